@@ -1,0 +1,315 @@
+package sluice
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+
+	"github.com/sluicehq/sluice/internal/validate"
+	"github.com/sluicehq/sluice/store"
+)
+
+// DLQ is the dead-letter queue: every job that failed for good, with its full error history,
+// found by app and type and replayed safely, one at a time or in bulk.
+type DLQ struct{ c *Client }
+
+// DLQ returns the client's dead-letter queue.
+func (c *Client) DLQ() *DLQ { return &DLQ{c: c} }
+
+// Filter selects dead-letter entries; it serves listing, bulk replay and purge alike. Zero
+// fields match everything.
+type Filter struct {
+	// App is an app id or name.
+	App string `json:"app,omitempty"`
+	// Type is a job type.
+	Type string `json:"type,omitempty"`
+	// FailedAfter matches entries that failed at or after it.
+	FailedAfter time.Time `json:"failedAfter,omitzero"`
+	// FailedBefore matches entries that failed before it.
+	FailedBefore time.Time `json:"failedBefore,omitzero"`
+	// ErrorContains matches entries with an error in their history containing this text
+	// (case-sensitive).
+	ErrorContains string `json:"errorContains,omitempty"`
+}
+
+// IsEmpty reports whether the filter matches everything.
+func (f Filter) IsEmpty() bool { return f == Filter{} }
+
+// resolve validates the filter and turns it into the store's.
+func (d *DLQ) resolve(ctx context.Context, f Filter) (store.DeadFilter, error) {
+	sf := store.DeadFilter{Type: f.Type, ErrorContains: f.ErrorContains}
+	if f.App != "" {
+		id, err := d.c.resolveApp(ctx, "app", f.App)
+		if err != nil {
+			return sf, err
+		}
+		sf.AppID = &id
+	}
+	if f.Type != "" {
+		if err := validate.Identifier("type", f.Type); err != nil {
+			return sf, err
+		}
+	}
+	for _, t := range []struct {
+		field string
+		v     time.Time
+		dst   **time.Time
+	}{{"failedAfter", f.FailedAfter, &sf.FailedAfter}, {"failedBefore", f.FailedBefore, &sf.FailedBefore}} {
+		if t.v.IsZero() {
+			continue
+		}
+		if err := validate.Time(t.field, t.v); err != nil {
+			return sf, err
+		}
+		v := t.v.UTC()
+		*t.dst = &v
+	}
+	if sf.FailedAfter != nil && sf.FailedBefore != nil && !sf.FailedAfter.Before(*sf.FailedBefore) {
+		return sf, store.Fieldf("failedBefore", "must be later than failedAfter")
+	}
+	if f.ErrorContains != "" {
+		if err := validate.UniqueKey("errorContains", f.ErrorContains); err != nil {
+			return sf, err
+		}
+	}
+	return sf, nil
+}
+
+// ByApp lists un-replayed entries of one app, newest first. See List.
+func (d *DLQ) ByApp(ctx context.Context, appID uuid.UUID, limit int, cursor string) (Page[DeadJob], error) {
+	return d.List(ctx, Filter{App: appID.String()}, ListOptions{Limit: limit, Cursor: cursor})
+}
+
+// ByType lists un-replayed entries of one job type, newest first. See List.
+func (d *DLQ) ByType(ctx context.Context, jobType string, limit int, cursor string) (Page[DeadJob], error) {
+	if jobType == "" {
+		return Page[DeadJob]{}, store.Fieldf("type", "is required")
+	}
+	return d.List(ctx, Filter{Type: jobType}, ListOptions{Limit: limit, Cursor: cursor})
+}
+
+// List returns one page of entries matching the filter, newest failure first (id
+// descending): un-replayed ones only unless opts.All. Walking every page with NextCursor
+// yields each entry that matched throughout the walk exactly once, while others arrive or
+// are replayed. Bad input is a *FieldError ("app", "limit", "cursor", ...); a cursor from
+// another filter is refused.
+func (d *DLQ) List(ctx context.Context, f Filter, opts ListOptions) (Page[DeadJob], error) {
+	limit, err := validate.Limit("limit", opts.Limit, DefaultPageSize, MaxPageSize)
+	if err != nil {
+		return Page[DeadJob]{}, err
+	}
+	sf, err := d.resolve(ctx, f)
+	if err != nil {
+		return Page[DeadJob]{}, err
+	}
+	sf.IncludeReplayed = opts.All
+	key := filterKey("dlq", sf.AppID, sf.Type, timeKey(sf.FailedAfter), timeKey(sf.FailedBefore), sf.ErrorContains, sf.IncludeReplayed)
+	before, err := decodeCursor(opts.Cursor, key)
+	if err != nil {
+		return Page[DeadJob]{}, err
+	}
+	items, err := d.c.store.ListDead(ctx, sf, store.Page{Limit: limit + 1, Before: before})
+	if err != nil {
+		return Page[DeadJob]{}, err
+	}
+	return makePage(items, limit, key, func(e DeadJob) uuid.UUID { return e.ID }), nil
+}
+
+func timeKey(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// Get returns the entry with this id, or ErrNotFound.
+func (d *DLQ) Get(ctx context.Context, id uuid.UUID) (DeadJob, error) {
+	return d.c.store.GetDead(ctx, id)
+}
+
+// Replay puts the entry back to work, atomically and at most once: the entry is marked
+// replayed and exactly one new job (fresh id, attempts 0, same app, type, payload and queue,
+// ReplayedFrom set to the entry) is inserted, in one transaction. It returns that job, or
+// ErrNotFound, or ErrAlreadyReplayed (also to every loser of a race), or a *FieldError
+// wrapping ErrConflict when a live job holds the entry's unique key (the entry then stays
+// un-replayed).
+func (d *DLQ) Replay(ctx context.Context, id uuid.UUID) (Job, error) {
+	entry, err := d.c.store.GetDead(ctx, id)
+	if err != nil {
+		return Job{}, err
+	}
+	if entry.ReplayedAt != nil {
+		return Job{}, ErrAlreadyReplayed
+	}
+	job, err := d.c.store.ReplayDead(ctx, store.ReplayParams{ID: id, Defaults: d.c.typeDefaults(entry.Type)})
+	if err != nil {
+		return Job{}, err
+	}
+	d.c.wakeFor([]store.InsertJob{{Queue: job.Queue}})
+	return job, nil
+}
+
+// typeDefaults are what a replay fills in for an entry that lacks its own queue or budget.
+func (c *Client) typeDefaults(jobType string) store.ReplayDefaults {
+	def := store.ReplayDefaults{Queue: validate.DefaultQueue, MaxAttempts: validate.DefaultMaxAttempts}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h := c.handlers[jobType]; h != nil {
+		def = store.ReplayDefaults{Queue: h.opts.Queue, MaxAttempts: h.opts.MaxAttempts}
+	}
+	return def
+}
+
+// ReplayOptions tune a bulk replay.
+type ReplayOptions struct {
+	// DryRun counts what would be replayed and changes nothing.
+	DryRun bool
+	// Rate caps replays per second; 0 means as fast as the batches go.
+	Rate float64
+	// BatchSize is how many entries one transaction replays, 1..1000. Defaults to 500.
+	BatchSize int
+}
+
+// ReplayResult reports a bulk replay.
+type ReplayResult struct {
+	// Matched is how many un-replayed entries matched the filter.
+	Matched int `json:"matched"`
+	// Replayed is how many of them this call replayed.
+	Replayed int `json:"replayed"`
+	// Conflicts is how many were left un-replayed because a live job holds their unique key.
+	Conflicts int `json:"conflicts"`
+}
+
+// Bulk-operation batch sizes.
+const (
+	defaultReplayBatch = 500
+	purgeBatch         = 1000
+)
+
+// ReplayMany replays every un-replayed entry matching the filter, newest first, in bounded
+// batches of one transaction each, each entry at most once (see Replay). Entries
+// dead-lettered after the call began are left alone. The filter must not be empty. If ctx
+// ends midway, the result counts what was done and the error says why it stopped.
+func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (ReplayResult, error) {
+	if f.IsEmpty() {
+		return ReplayResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains")
+	}
+	batchSize, err := validate.Limit("batchSize", opts.BatchSize, defaultReplayBatch, MaxPageSize)
+	if err != nil {
+		return ReplayResult{}, err
+	}
+	if opts.Rate < 0 || math.IsNaN(opts.Rate) || math.IsInf(opts.Rate, 0) {
+		return ReplayResult{}, store.Fieldf("rate", "must be a positive number of entries per second, or 0 for no limit")
+	}
+	sf, err := d.resolve(ctx, f)
+	if err != nil {
+		return ReplayResult{}, err
+	}
+	newest, err := d.c.store.ListDead(ctx, sf, store.Page{Limit: 1})
+	if err != nil || len(newest) == 0 {
+		return ReplayResult{}, err
+	}
+	sf.Through = &newest[0].ID
+	if opts.DryRun {
+		n, err := d.c.store.CountDead(ctx, sf)
+		return ReplayResult{Matched: int(n)}, err
+	}
+	var limiter *rate.Limiter
+	if opts.Rate > 0 {
+		batchSize = max(1, min(batchSize, int(opts.Rate)))
+		limiter = rate.NewLimiter(rate.Limit(opts.Rate), batchSize)
+	}
+	defaults := d.c.typeDefaults(f.Type)
+	var res ReplayResult
+	var before *uuid.UUID
+	for {
+		if limiter != nil {
+			if err := limiter.WaitN(ctx, batchSize); err != nil {
+				return res, err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		b, err := d.c.store.ReplayDeadBatch(ctx, sf, store.ReplayBatch{Before: before, Limit: batchSize, Defaults: defaults})
+		if err != nil {
+			return res, err
+		}
+		res.Matched += b.Considered
+		res.Replayed += b.Replayed
+		res.Conflicts += b.Conflicts
+		if b.Replayed > 0 {
+			d.c.wakeAllLocal()
+		}
+		if b.Considered < batchSize {
+			return res, nil
+		}
+		before = b.LastID
+	}
+}
+
+// PurgeOptions tune a purge.
+type PurgeOptions struct {
+	// ReplayedOnly purges only entries that have been replayed.
+	ReplayedOnly bool
+	// DryRun counts what would be purged and changes nothing.
+	DryRun bool
+	// All must be set to purge with an empty filter: every entry.
+	All bool
+}
+
+// PurgeResult reports a purge.
+type PurgeResult struct {
+	Matched int `json:"matched"`
+	Purged  int `json:"purged"`
+}
+
+// Purge deletes the entries matching the filter, replayed or not (only replayed ones with
+// ReplayedOnly), in bounded batches. Entries dead-lettered after the call began are left
+// alone. An empty filter needs opts.All or opts.ReplayedOnly.
+func (d *DLQ) Purge(ctx context.Context, f Filter, opts PurgeOptions) (PurgeResult, error) {
+	if f.IsEmpty() && !opts.All && !opts.ReplayedOnly {
+		return PurgeResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains (or all, to purge everything)")
+	}
+	sf, err := d.resolve(ctx, f)
+	if err != nil {
+		return PurgeResult{}, err
+	}
+	sf.IncludeReplayed = true
+	sf.ReplayedOnly = opts.ReplayedOnly
+	newest, err := d.c.store.ListDead(ctx, sf, store.Page{Limit: 1})
+	if err != nil || len(newest) == 0 {
+		return PurgeResult{}, err
+	}
+	sf.Through = &newest[0].ID
+	n, err := d.c.store.CountDead(ctx, sf)
+	if err != nil || opts.DryRun {
+		return PurgeResult{Matched: int(n)}, err
+	}
+	res := PurgeResult{Matched: int(n)}
+	for {
+		deleted, err := d.c.store.PurgeDeadBatch(ctx, sf, purgeBatch)
+		res.Purged += deleted
+		if err != nil || deleted < purgeBatch {
+			return res, err
+		}
+	}
+}
+
+// Delete deletes one entry, replayed or not, or returns ErrNotFound.
+func (d *DLQ) Delete(ctx context.Context, id uuid.UUID) error {
+	return d.c.store.DeleteDead(ctx, id)
+}
+
+// wakeAllLocal prompts every producer of a running client to look for jobs now.
+func (c *Client) wakeAllLocal() {
+	c.mu.Lock()
+	e := c.engine
+	c.mu.Unlock()
+	if e != nil {
+		e.wakeAll()
+	}
+}

@@ -1,0 +1,247 @@
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sluicehq/sluice/store"
+)
+
+// The engine is what runs while a client is started. Data flows one way:
+//
+//	producer (claim) → executor (run handler) → completer (apply outcome, fenced)
+//
+// with the heartbeat renewing the leases of everything between claim and applied outcome,
+// the rescuer turning other workers' expired leases into failed attempts, and the listener
+// waking producers when jobs become ready.
+type engine struct {
+	st       store.Store
+	cfg      Config
+	log      *slog.Logger
+	handlers map[string]*handler
+
+	producers map[string]*producer // by queue
+	running   runningSet
+	completer *completer
+
+	fetchCancel context.CancelFunc // stops producers
+	jobsCtx     context.Context    // parent of every handler's context
+	jobsCancel  context.CancelCauseFunc
+	bgCancel    context.CancelFunc // stops heartbeat, rescuer, listener
+
+	producersWG sync.WaitGroup
+	handlersWG  sync.WaitGroup
+	bgWG        sync.WaitGroup
+}
+
+// Causes of a handler's context ending, besides its timeout.
+var (
+	errShutdown  = errors.New("sluice: worker shutting down")
+	errLeaseLost = errors.New("sluice: lease lost: the job was rescued or changed by someone else")
+	errTimeout   = errors.New("sluice: attempt timed out")
+)
+
+// Start starts working the configured queues for the registered handlers: claiming due
+// jobs, running them, renewing their leases, rescuing other workers' expired leases and
+// listening for new jobs. ctx bounds start-up only. It fails if the schema is not fully
+// migrated, if a handler's queue is not in Config.Queues, or if the client is already running.
+func (c *Client) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.engine != nil {
+		return errors.New("sluice: client already started")
+	}
+	migrations, err := c.store.MigrationStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("sluice: read schema version: %w", err)
+	}
+	for _, m := range migrations {
+		if m.AppliedAt == nil {
+			return fmt.Errorf("sluice: schema migration %04d_%s is not applied; run `sluice migrate up`", m.Version, m.Name)
+		}
+	}
+	typesByQueue := map[string][]string{}
+	for t, h := range c.handlers {
+		if _, ok := c.cfg.Queues[h.opts.Queue]; !ok {
+			return &FieldError{Field: "Queues", Message: fmt.Sprintf("has no queue %q, which job type %s is handled on", h.opts.Queue, t)}
+		}
+		typesByQueue[h.opts.Queue] = append(typesByQueue[h.opts.Queue], t)
+	}
+	e := &engine{
+		st:        c.store,
+		cfg:       c.cfg,
+		log:       c.cfg.Logger,
+		handlers:  make(map[string]*handler, len(c.handlers)),
+		producers: map[string]*producer{},
+		running:   runningSet{m: map[uuid.UUID]*attempt{}},
+	}
+	for t, h := range c.handlers {
+		e.handlers[t] = h
+	}
+	for queue, types := range typesByQueue {
+		sort.Strings(types)
+		e.producers[queue] = &producer{e: e, queue: queue, types: types,
+			limit: c.cfg.Queues[queue].Concurrency, wake: make(chan struct{}, 1)}
+	}
+	e.completer = newCompleter(e)
+	e.start()
+	c.engine = e
+	return nil
+}
+
+// Stop stops claiming jobs and waits for running handlers to return, then applies their
+// outcomes and stops. If ctx ends first, Stop cancels the handlers' contexts (their jobs are
+// released, due again at once and without spending the attempt) and waits up to
+// Config.CancelGrace more; handlers still running after that are abandoned to their leases,
+// and Stop returns ctx's error. Stop returns ErrStopped if the client is not running.
+func (c *Client) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	e := c.engine
+	c.engine = nil
+	c.mu.Unlock()
+	if e == nil {
+		return ErrStopped
+	}
+	return e.stop(ctx)
+}
+
+func (e *engine) start() {
+	fetchCtx, fetchCancel := context.WithCancel(context.Background())
+	e.fetchCancel = fetchCancel
+	e.jobsCtx, e.jobsCancel = context.WithCancelCause(context.Background())
+	bgCtx, bgCancel := context.WithCancel(context.Background())
+	e.bgCancel = bgCancel
+
+	e.completer.start()
+	for _, p := range e.producers {
+		e.producersWG.Add(1)
+		go func() {
+			defer e.producersWG.Done()
+			p.run(fetchCtx)
+		}()
+	}
+	for _, loop := range []func(context.Context){e.heartbeat, e.rescuer, e.listener} {
+		e.bgWG.Add(1)
+		go func() {
+			defer e.bgWG.Done()
+			loop(bgCtx)
+		}()
+	}
+	e.log.Info("sluice: worker started", "queues", len(e.producers), "types", len(e.handlers))
+}
+
+func (e *engine) stop(ctx context.Context) error {
+	e.fetchCancel()
+	e.producersWG.Wait()
+
+	handlersDone := make(chan struct{})
+	go func() {
+		e.handlersWG.Wait()
+		close(handlersDone)
+	}()
+	var err error
+	select {
+	case <-handlersDone:
+	case <-ctx.Done():
+		err = ctx.Err()
+		e.jobsCancel(errShutdown)
+		grace := time.NewTimer(e.cfg.CancelGrace)
+		select {
+		case <-handlersDone:
+		case <-grace.C:
+			e.log.Warn("sluice: handlers still running after cancel; leaving them to their leases",
+				"running", e.running.len())
+		}
+		grace.Stop()
+	}
+	e.completer.stop()
+	e.bgCancel()
+	e.bgWG.Wait()
+	e.jobsCancel(errShutdown)
+	e.log.Info("sluice: worker stopped")
+	return err
+}
+
+// wakeAll prompts every producer to look for jobs now.
+func (e *engine) wakeAll() {
+	for _, p := range e.producers {
+		p.signal()
+	}
+}
+
+// wakeFor is called after this client inserted jobs: the producers of their queues look at
+// once (notifications from the database may come later, or not at all).
+func (c *Client) wakeFor(jobs []store.InsertJob) {
+	c.mu.Lock()
+	e := c.engine
+	c.mu.Unlock()
+	if e == nil {
+		return
+	}
+	now := time.Now()
+	for _, j := range jobs {
+		if p := e.producers[j.Queue]; p != nil && (j.RunAt == nil || !j.RunAt.After(now)) {
+			p.signal()
+		}
+	}
+}
+
+// attempt is one claimed job from claim until its outcome is applied.
+type attempt struct {
+	job      Job
+	lease    store.Lease
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	lost     atomic.Bool // the heartbeat found the lease gone
+	finished atomic.Bool // the outcome has been handed to the completer
+}
+
+// runningSet holds the attempts whose leases the heartbeat renews.
+type runningSet struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]*attempt
+}
+
+func (r *runningSet) add(a *attempt) {
+	r.mu.Lock()
+	r.m[a.lease.JobID] = a
+	r.mu.Unlock()
+}
+
+func (r *runningSet) remove(a *attempt) {
+	r.mu.Lock()
+	if r.m[a.lease.JobID] == a {
+		delete(r.m, a.lease.JobID)
+	}
+	r.mu.Unlock()
+}
+
+func (r *runningSet) get(id uuid.UUID) *attempt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.m[id]
+}
+
+func (r *runningSet) leases() []store.Lease {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]store.Lease, 0, len(r.m))
+	for _, a := range r.m {
+		out = append(out, a.lease)
+	}
+	return out
+}
+
+func (r *runningSet) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.m)
+}

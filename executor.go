@@ -1,0 +1,120 @@
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sluicehq/sluice/internal/validate"
+	"github.com/sluicehq/sluice/store"
+)
+
+// begin starts one claimed job: its lease joins the heartbeat and its handler runs in a
+// goroutine of its own.
+func (e *engine) begin(p *producer, job Job, token uuid.UUID) {
+	h := e.handlers[job.Type]
+	ctx, cancel := context.WithCancelCause(e.jobsCtx)
+	if h.opts.Timeout > 0 {
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeoutCause(ctx, h.opts.Timeout, errTimeout)
+		inner := cancel
+		cancel = func(cause error) { inner(cause); cancelTimeout() }
+	}
+	a := &attempt{job: job, lease: store.Lease{JobID: job.ID, Token: token}, ctx: ctx, cancel: cancel}
+	e.running.add(a)
+	e.handlersWG.Add(1)
+	go func() {
+		defer e.handlersWG.Done()
+		err := runHandler(a.ctx, h, &a.job)
+		p.slotFreed()
+		finish, ok := e.outcome(a, h, err)
+		a.cancel(nil)
+		if !ok {
+			e.running.remove(a)
+			return
+		}
+		a.finished.Store(true)
+		e.completer.submit(a, finish)
+	}()
+}
+
+// panicError carries a recovered panic's text, already bounded.
+type panicError struct{ text string }
+
+func (e *panicError) Error() string { return e.text }
+
+// runHandler calls the handler, turning a panic into an error that carries its stack.
+func runHandler(ctx context.Context, h *handler, job *Job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{text: validate.PanicText(fmt.Sprint(r), string(debug.Stack()))}
+		}
+	}()
+	return h.run(ctx, job)
+}
+
+// outcome decides what a finished attempt does to its job. It returns false when the lease
+// was lost: the job is someone else's now, and nothing may be written.
+func (e *engine) outcome(a *attempt, h *handler, err error) (store.Finish, bool) {
+	if a.lost.Load() || errors.Is(context.Cause(a.ctx), errLeaseLost) {
+		e.log.Warn("sluice: attempt finished after losing its lease; its outcome is dropped",
+			"job_id", a.job.ID, "type", a.job.Type, "attempt", a.job.Attempts)
+		return store.Finish{}, false
+	}
+	f := store.Finish{Lease: a.lease}
+	var snooze *snoozeError
+	var cancel *cancelError
+	var permanent *permanentError
+	switch {
+	case err == nil:
+		f.Outcome = store.OutcomeComplete
+	case errors.As(err, &snooze):
+		f.Outcome, f.Delay = store.OutcomeSnooze, snooze.delay
+	case errors.As(err, &cancel):
+		f.Outcome, f.Error = store.OutcomeCancel, errorText(err)
+	case errors.Is(context.Cause(a.ctx), errShutdown):
+		f.Outcome = store.OutcomeRelease
+	default:
+		f.Error = errorText(err)
+		if errors.Is(context.Cause(a.ctx), errTimeout) {
+			f.Error = validate.ErrorText(fmt.Sprintf("attempt timed out after %s: %s", h.opts.Timeout, f.Error), validate.MaxErrorBytes)
+		}
+		if errors.As(err, &permanent) || a.job.Attempts >= a.job.MaxAttempts {
+			f.Outcome = store.OutcomeDeadLetter
+		} else {
+			f.Outcome, f.Delay = store.OutcomeRetry, max(h.opts.Backoff(a.job.Attempts), 0)
+		}
+	}
+	return f, true
+}
+
+// errorText is the storable text of a handler's error.
+func errorText(err error) string {
+	var p *panicError
+	if errors.As(err, &p) {
+		return p.text
+	}
+	return validate.ErrorText(err.Error(), validate.MaxErrorBytes)
+}
+
+// releaseUnstarted gives back jobs claimed as the client stopped: pending again at once, the
+// attempt not counted.
+func (e *engine) releaseUnstarted(jobs []Job, token uuid.UUID) {
+	if len(jobs) == 0 {
+		return
+	}
+	finishes := make([]store.Finish, len(jobs))
+	for i, j := range jobs {
+		finishes[i] = store.Finish{Lease: store.Lease{JobID: j.ID, Token: token}, Outcome: store.OutcomeRelease}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := e.st.FinishJobs(ctx, finishes); err != nil {
+		e.log.Warn("sluice: releasing unstarted jobs failed; they will be rescued when their leases expire",
+			"jobs", len(jobs), "error", err)
+	}
+}

@@ -1,0 +1,109 @@
+package sluice
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// rescueBatch bounds how many expired leases one rescue transaction handles.
+const rescueBatch = 1000
+
+// heartbeat renews the leases of every attempt between claim and applied outcome. An attempt
+// whose lease is found gone has its context cancelled: the job is someone else's now.
+func (e *engine) heartbeat(ctx context.Context) {
+	t := time.NewTicker(e.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		leases := e.running.leases()
+		if len(leases) == 0 {
+			continue
+		}
+		held, err := e.st.ExtendLeases(ctx, leases, e.cfg.LeaseDuration)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Warn("sluice: renewing leases failed; will retry", "leases", len(leases), "error", err)
+			}
+			continue
+		}
+		heldSet := make(map[uuid.UUID]bool, len(held))
+		for _, id := range held {
+			heldSet[id] = true
+		}
+		for _, l := range leases {
+			if heldSet[l.JobID] {
+				continue
+			}
+			a := e.running.get(l.JobID)
+			if a == nil || a.lease != l || a.finished.Load() {
+				continue // finished between the snapshot and the renewal
+			}
+			a.lost.Store(true)
+			a.cancel(errLeaseLost)
+			e.log.Warn("sluice: lease lost; cancelling the attempt", "job_id", l.JobID, "type", a.job.Type)
+		}
+	}
+}
+
+// rescuer periodically turns expired leases (of any worker) into failed attempts.
+func (e *engine) rescuer(ctx context.Context) {
+	t := time.NewTicker(e.cfg.RescueInterval)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			res, err := e.st.RescueExpired(ctx, rescueBatch)
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Warn("sluice: rescuing expired leases failed; will retry", "error", err)
+				}
+				break
+			}
+			if res.Retried+res.DeadLettered > 0 {
+				e.log.Warn("sluice: rescued jobs whose lease expired", "retried", res.Retried, "dead_lettered", res.DeadLettered)
+			}
+			if res.Retried > 0 {
+				e.wakeAll()
+			}
+			if res.Retried+res.DeadLettered < rescueBatch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// listener keeps a notification subscription open, reconnecting with backoff. Polling finds
+// every job anyway; notifications only make it sooner.
+func (e *engine) listener(ctx context.Context) {
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 30 * time.Second
+	backoff := minBackoff
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := e.st.ListenForJobs(ctx, e.wakeAll)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > maxBackoff {
+			backoff = minBackoff
+		}
+		e.log.Warn("sluice: job notifications lost; polling until they are back", "error", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+}

@@ -1,0 +1,113 @@
+// Package store defines what Sluice keeps and the Store interface every backend implements.
+//
+// The types here are the rows of the three tables (apps, jobs, job_dlq) as the engine and the
+// public API see them; the sluice package re-exports them. A backend (pgstore, sqlitestore) is
+// one implementation of Store, and storetest is the conformance suite both must pass.
+package store
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// App is a tenant. Every job and every dead-letter entry belongs to exactly one app.
+type App struct {
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// JobStatus is where a job stands in its lifecycle.
+type JobStatus string
+
+// The job statuses. A pending job may be ready, scheduled, waiting for a retry or snoozed: its
+// RunAt says when it is due. Completed and cancelled jobs stay until retention removes them; a
+// job that fails for good leaves the jobs table for job_dlq.
+const (
+	StatusPending   JobStatus = "pending"
+	StatusRunning   JobStatus = "running"
+	StatusCompleted JobStatus = "completed"
+	StatusCancelled JobStatus = "cancelled"
+)
+
+// Valid reports whether s is one of the four job statuses.
+func (s JobStatus) Valid() bool {
+	switch s {
+	case StatusPending, StatusRunning, StatusCompleted, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// ErrorRecord is one failed attempt in a job's error history.
+type ErrorRecord struct {
+	// Error is the attempt's error text, bounded and cleaned (see package sanitize).
+	Error string `json:"error"`
+	// Timestamp is when the attempt failed, in Unix milliseconds (database clock).
+	Timestamp int64 `json:"timestamp"`
+}
+
+// Time returns the record's timestamp as a UTC time.
+func (r ErrorRecord) Time() time.Time { return time.UnixMilli(r.Timestamp).UTC() }
+
+// Job is one unit of work.
+type Job struct {
+	ID          uuid.UUID       `json:"id"`
+	AppID       uuid.UUID       `json:"appId"`
+	Type        string          `json:"type"`
+	Queue       string          `json:"queue"`
+	Priority    int             `json:"priority"`
+	Payload     json.RawMessage `json:"payload"`
+	Status      JobStatus       `json:"status"`
+	Attempts    int             `json:"attempts"`
+	MaxAttempts int             `json:"maxAttempts"`
+	// LastError is the newest entry of ErrorHistory's text, empty while no attempt has failed.
+	LastError    string        `json:"lastError,omitempty"`
+	ErrorHistory []ErrorRecord `json:"errorHistory"`
+	RunAt        time.Time     `json:"runAt"`
+	StartedAt    *time.Time    `json:"startedAt,omitempty"`
+	CompletedAt  *time.Time    `json:"completedAt,omitempty"`
+	CreatedAt    time.Time     `json:"createdAt"`
+	// UniqueKey, when set, makes enqueue idempotent per app while the job is pending or running.
+	UniqueKey string `json:"uniqueKey,omitempty"`
+	// ReplayedFrom is the dead-letter entry this job was replayed from, if any.
+	ReplayedFrom *uuid.UUID `json:"replayedFrom,omitempty"`
+	// LeaseToken fences a running attempt: every state change of a running job names it, so a
+	// worker that lost its lease changes nothing. It is nil unless the job is running.
+	LeaseToken *uuid.UUID `json:"-"`
+	// LeaseExpiresAt is when a running job is rescued unless its worker heartbeats first.
+	LeaseExpiresAt *time.Time `json:"leaseExpiresAt,omitempty"`
+}
+
+// DeadJob is a dead-letter entry: a job that exhausted its attempts or failed permanently, moved
+// out of the jobs table with its full error history.
+type DeadJob struct {
+	ID            uuid.UUID       `json:"id"`
+	OriginalJobID uuid.UUID       `json:"originalJobId"`
+	AppID         uuid.UUID       `json:"appId"`
+	Type          string          `json:"type"`
+	Payload       json.RawMessage `json:"payload"`
+	Attempts      int             `json:"attempts"`
+	ErrorHistory  []ErrorRecord   `json:"errorHistory"`
+	FailedAt      time.Time       `json:"failedAt"`
+	ReplayedAt    *time.Time      `json:"replayedAt"`
+	// Queue, Priority, MaxAttempts and UniqueKey are the job's own, kept so a replay recreates it
+	// faithfully. An entry written with only the nine contract columns has them empty (zero), and
+	// replays into the type's default queue and budget.
+	Queue       string `json:"queue,omitempty"`
+	Priority    int    `json:"priority"`
+	MaxAttempts int    `json:"maxAttempts,omitempty"`
+	UniqueKey   string `json:"uniqueKey,omitempty"`
+	// ReplayJobID is the job that replaying this entry created, once it has been replayed.
+	ReplayJobID *uuid.UUID `json:"replayJobId,omitempty"`
+}
+
+// LastError returns the text of the entry's newest error, or "" if its history is empty.
+func (d *DeadJob) LastError() string {
+	if len(d.ErrorHistory) == 0 {
+		return ""
+	}
+	return d.ErrorHistory[len(d.ErrorHistory)-1].Error
+}

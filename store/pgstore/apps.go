@@ -1,0 +1,62 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicehq/sluice/store"
+)
+
+// CreateApp inserts an app; a taken name is a *store.FieldError on "name" wrapping
+// store.ErrConflict.
+func (s *Store) CreateApp(ctx context.Context, app store.App) (store.App, error) {
+	var out store.App
+	err := s.pool.QueryRow(ctx, q.Get("CreateApp"), app.ID, app.Name).Scan(&out.ID, &out.Name, &out.CreatedAt)
+	if code, _ := pgErrorCode(err); code == codeUniqueViolation {
+		return store.App{}, store.AppNameTaken(app.Name)
+	}
+	if err != nil {
+		return store.App{}, err
+	}
+	out.CreatedAt = out.CreatedAt.UTC()
+	return out, nil
+}
+
+// ListApps returns every app ordered by name.
+func (s *Store) ListApps(ctx context.Context) ([]store.App, error) {
+	rows, err := s.pool.Query(ctx, q.Get("ListApps"))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanApp)
+}
+
+// GetApp returns the app with this id, or store.ErrNotFound.
+func (s *Store) GetApp(ctx context.Context, id uuid.UUID) (store.App, error) {
+	rows, _ := s.pool.Query(ctx, q.Get("GetApp"), id)
+	return oneApp(rows)
+}
+
+// GetAppByName returns the app with this name, or store.ErrNotFound.
+func (s *Store) GetAppByName(ctx context.Context, name string) (store.App, error) {
+	rows, _ := s.pool.Query(ctx, q.Get("GetAppByName"), name)
+	return oneApp(rows)
+}
+
+func oneApp(rows pgx.Rows) (store.App, error) {
+	app, err := pgx.CollectExactlyOneRow(rows, scanApp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.App{}, store.ErrNotFound
+	}
+	return app, err
+}
+
+func scanApp(row pgx.CollectableRow) (store.App, error) {
+	var a store.App
+	err := row.Scan(&a.ID, &a.Name, &a.CreatedAt)
+	a.CreatedAt = a.CreatedAt.UTC()
+	return a, err
+}

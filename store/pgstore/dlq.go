@@ -1,0 +1,188 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicehq/sluice/store"
+)
+
+// filterArgs are the first eight arguments of the filtered DLQ queries, in order.
+func filterArgs(f store.DeadFilter) []any {
+	return []any{f.AppID, f.Type, f.FailedAfter, f.FailedBefore, f.ErrorContains, f.IncludeReplayed, f.ReplayedOnly, f.Through}
+}
+
+// ListDead returns entries matching the filter, newest first, below the page's cursor. It runs
+// with a one-off plan so the filter's unused parts fold away and a partial index is used.
+func (s *Store) ListDead(ctx context.Context, f store.DeadFilter, page store.Page) ([]store.DeadJob, error) {
+	args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
+	args = append(args, page.Before, page.Limit)
+	rows, err := s.pool.Query(ctx, q.Get("ListDead"), args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanDead)
+}
+
+// CountDead counts entries matching the filter.
+func (s *Store) CountDead(ctx context.Context, f store.DeadFilter) (int64, error) {
+	args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
+	var n int64
+	err := s.pool.QueryRow(ctx, q.Get("CountDead"), args...).Scan(&n)
+	return n, err
+}
+
+// GetDead returns the entry with this id, or store.ErrNotFound.
+func (s *Store) GetDead(ctx context.Context, id uuid.UUID) (store.DeadJob, error) {
+	rows, _ := s.pool.Query(ctx, q.Get("GetDead"), id)
+	d, err := pgx.CollectExactlyOneRow(rows, scanDead)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.DeadJob{}, store.ErrNotFound
+	}
+	return d, err
+}
+
+// ReplayDead marks the entry replayed and inserts its new job in one statement.
+func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job, error) {
+	var job store.Job
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, q.Get("ReplayDead"), p.ID, newID(), p.Defaults.Queue, p.Defaults.MaxAttempts)
+		var err error
+		job, err = pgx.CollectExactlyOneRow(rows, scanJob)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var replayedAt *time.Time
+			err = tx.QueryRow(ctx, q.Get("GetDeadReplayedAt"), p.ID).Scan(&replayedAt)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return store.ErrNotFound
+			}
+			if err == nil {
+				return store.ErrAlreadyReplayed
+			}
+			return err
+		}
+		if code, constraint := pgErrorCode(err); code == codeUniqueViolation && constraint == "jobs_unique_key" {
+			return store.UniqueKeyHeld()
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, q.Get("NotifyJobs"), s.channel)
+		return err
+	})
+	return job, err
+}
+
+// ReplayDeadBatch replays one bounded batch of a bulk replay in one transaction: lock the
+// batch's entries, insert their jobs (skipping unique-key conflicts), mark those replayed.
+func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store.ReplayBatch) (store.ReplayBatchResult, error) {
+	var res store.ReplayBatchResult
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		res = store.ReplayBatchResult{}
+		args := []any{pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter, f.FailedBefore, f.ErrorContains,
+			f.Through, b.Before, b.Limit, b.Defaults.Queue, b.Defaults.MaxAttempts}
+		rows, err := tx.Query(ctx, q.Get("LockDeadForReplay"), args...)
+		if err != nil {
+			return err
+		}
+		var jobs []store.InsertJob
+		var e store.InsertJob
+		var entryID uuid.UUID
+		var priority int16
+		var maxAttempts int32
+		_, err = pgx.ForEachRow(rows, []any{&entryID, &e.AppID, &e.Type, &e.Queue, &priority, &e.Payload, &maxAttempts, &e.UniqueKey}, func() error {
+			from := entryID
+			job := e
+			job.ID, job.Priority, job.MaxAttempts, job.ReplayedFrom = newID(), int(priority), int(maxAttempts), &from
+			job.Payload = append([]byte(nil), e.Payload...)
+			jobs = append(jobs, job)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		res.Considered = len(jobs)
+		if len(jobs) == 0 {
+			return nil
+		}
+		last := *jobs[len(jobs)-1].ReplayedFrom
+		res.LastID = &last
+		inserted, err := s.insertBatch(ctx, tx, jobs, allIndexes(len(jobs)))
+		if err != nil {
+			return err
+		}
+		entryIDs := make([]uuid.UUID, 0, len(inserted))
+		jobIDs := make([]uuid.UUID, 0, len(inserted))
+		for _, j := range jobs {
+			if _, ok := inserted[j.ID]; ok {
+				entryIDs, jobIDs = append(entryIDs, *j.ReplayedFrom), append(jobIDs, j.ID)
+			}
+		}
+		if _, err := tx.Exec(ctx, q.Get("MarkReplayed"), entryIDs, jobIDs); err != nil {
+			return err
+		}
+		res.Replayed = len(entryIDs)
+		res.Conflicts = res.Considered - res.Replayed
+		return nil
+	})
+	return res, err
+}
+
+// DeleteDead deletes one entry, or returns store.ErrNotFound.
+func (s *Store) DeleteDead(ctx context.Context, id uuid.UUID) error {
+	tag, err := s.pool.Exec(ctx, q.Get("DeleteDead"), id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = store.ErrNotFound
+	}
+	return err
+}
+
+// PurgeDeadBatch deletes up to limit matching entries.
+func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, limit int) (int, error) {
+	args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
+	args = append(args, limit)
+	tag, err := s.pool.Exec(ctx, q.Get("PurgeDead"), args...)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
+	var d store.DeadJob
+	var queue, uniqueKey *string
+	var priority *int16
+	var maxAttempts *int32
+	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, &d.Payload, &d.Attempts,
+		&d.ErrorHistory, &d.FailedAt, &d.ReplayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
+		&d.ReplayJobID)
+	if err != nil {
+		return d, err
+	}
+	d.FailedAt = d.FailedAt.UTC()
+	d.ReplayedAt = utcPtr(d.ReplayedAt)
+	if queue != nil {
+		d.Queue = *queue
+	}
+	if priority != nil {
+		d.Priority = int(*priority)
+	}
+	if maxAttempts != nil {
+		d.MaxAttempts = int(*maxAttempts)
+	}
+	if uniqueKey != nil {
+		d.UniqueKey = *uniqueKey
+	}
+	return d, nil
+}
+
+func allIndexes(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}

@@ -1,0 +1,200 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicehq/sluice/store"
+)
+
+// InsertJobs inserts jobs in one round trip (plus one to look up unique-key duplicates, when
+// there are any), inside tx when it is a pgx.Tx.
+func (s *Store) InsertJobs(ctx context.Context, tx store.ExternalTx, jobs []store.InsertJob) ([]store.InsertResult, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	if tx == nil {
+		var out []store.InsertResult
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			out, err = s.insertJobs(ctx, tx, jobs)
+			return err
+		})
+		return out, err
+	}
+	ptx, ok := tx.(pgx.Tx)
+	if !ok {
+		return nil, fmt.Errorf("%w: PostgreSQL needs a pgx.Tx, got %T", store.ErrTxType, tx)
+	}
+	return s.insertJobs(ctx, ptx, jobs)
+}
+
+// insertJobs inserts within db, which must be a transaction: a unique-key duplicate whose
+// holder finishes between the insert and the look-up is inserted on a second pass.
+func (s *Store) insertJobs(ctx context.Context, db querier, jobs []store.InsertJob) ([]store.InsertResult, error) {
+	results := make([]store.InsertResult, len(jobs))
+	pending := make([]int, len(jobs)) // indexes of jobs not yet resolved
+	for i := range jobs {
+		pending[i] = i
+	}
+	for pass := 0; len(pending) > 0; pass++ {
+		if pass == 3 {
+			return nil, fmt.Errorf("pgstore: unique keys kept changing hands while inserting; try again")
+		}
+		inserted, err := s.insertBatch(ctx, db, jobs, pending)
+		if err != nil {
+			return nil, err
+		}
+		var skipped []int
+		for _, i := range pending {
+			if job, ok := inserted[jobs[i].ID]; ok {
+				results[i] = store.InsertResult{Job: job}
+			} else {
+				skipped = append(skipped, i)
+			}
+		}
+		if len(skipped) == 0 {
+			break
+		}
+		live, err := s.liveByUniqueKey(ctx, db, jobs, skipped)
+		if err != nil {
+			return nil, err
+		}
+		pending = pending[:0]
+		for _, i := range skipped {
+			key := uniqueKeyOf(jobs[i].AppID, jobs[i].UniqueKey)
+			if job, ok := live[key]; ok {
+				results[i] = store.InsertResult{Job: job, Duplicate: true}
+			} else {
+				pending = append(pending, i)
+			}
+		}
+	}
+	return results, nil
+}
+
+func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.InsertJob, idx []int) (map[uuid.UUID]store.Job, error) {
+	n := len(idx)
+	ids := make([]uuid.UUID, n)
+	appIDs := make([]uuid.UUID, n)
+	types := make([]string, n)
+	queues := make([]string, n)
+	priorities := make([]int16, n)
+	payloads := make([]string, n)
+	maxAttempts := make([]int32, n)
+	runAts := make([]*time.Time, n)
+	uniqueKeys := make([]string, n)
+	replayedFrom := make([]*uuid.UUID, n)
+	dueNow := false
+	for k, i := range idx {
+		j := &jobs[i]
+		ids[k], appIDs[k], types[k], queues[k] = j.ID, j.AppID, j.Type, j.Queue
+		priorities[k], payloads[k], maxAttempts[k] = int16(j.Priority), string(j.Payload), int32(j.MaxAttempts)
+		runAts[k], uniqueKeys[k], replayedFrom[k] = j.RunAt, j.UniqueKey, j.ReplayedFrom
+		if j.RunAt == nil || !j.RunAt.After(time.Now()) {
+			dueNow = true
+		}
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(q.Get("InsertJobs"), ids, appIDs, types, queues, priorities, payloads, maxAttempts, runAts, uniqueKeys, replayedFrom)
+	if dueNow {
+		batch.Queue(q.Get("NotifyJobs"), s.channel)
+	}
+	br := db.SendBatch(ctx, batch)
+	rows, _ := br.Query()
+	inserted, err := pgx.CollectRows(rows, scanJob)
+	if err != nil {
+		br.Close()
+		if code, constraint := pgErrorCode(err); code == codeForeignKeyViolation && constraint == "jobs_app_id_fkey" {
+			return nil, store.UnknownApp()
+		}
+		return nil, err
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	byID := make(map[uuid.UUID]store.Job, len(inserted))
+	for _, j := range inserted {
+		byID[j.ID] = j
+	}
+	return byID, nil
+}
+
+func (s *Store) liveByUniqueKey(ctx context.Context, db querier, jobs []store.InsertJob, idx []int) (map[string]store.Job, error) {
+	appIDs := make([]uuid.UUID, len(idx))
+	keys := make([]string, len(idx))
+	for k, i := range idx {
+		appIDs[k], keys[k] = jobs[i].AppID, jobs[i].UniqueKey
+	}
+	rows, err := db.Query(ctx, q.Get("GetLiveJobsByUniqueKey"), appIDs, keys)
+	if err != nil {
+		return nil, err
+	}
+	live, err := pgx.CollectRows(rows, scanJob)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]store.Job, len(live))
+	for _, j := range live {
+		out[uniqueKeyOf(j.AppID, j.UniqueKey)] = j
+	}
+	return out, nil
+}
+
+func uniqueKeyOf(app uuid.UUID, key string) string { return app.String() + "\x00" + key }
+
+// GetJob returns the job with this id, or store.ErrNotFound.
+func (s *Store) GetJob(ctx context.Context, id uuid.UUID) (store.Job, error) {
+	rows, _ := s.pool.Query(ctx, q.Get("GetJob"), id)
+	job, err := pgx.CollectExactlyOneRow(rows, scanJob)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Job{}, store.ErrNotFound
+	}
+	return job, err
+}
+
+// ListJobs returns jobs matching the filter, newest first, below the page's cursor.
+func (s *Store) ListJobs(ctx context.Context, f store.JobFilter, page store.Page) ([]store.Job, error) {
+	rows, err := s.pool.Query(ctx, q.Get("ListJobs"), pgx.QueryExecModeExec,
+		f.AppID, f.Type, string(f.Status), page.Before, page.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanJob)
+}
+
+// scanJob reads the job columns in the order every job query returns them.
+func scanJob(row pgx.CollectableRow) (store.Job, error) {
+	var j store.Job
+	var lastError, uniqueKey *string
+	var status string
+	err := row.Scan(&j.ID, &j.AppID, &j.Type, &j.Queue, &j.Priority, &j.Payload, &status,
+		&j.Attempts, &j.MaxAttempts, &lastError, &j.ErrorHistory, &j.RunAt, &j.StartedAt,
+		&j.CompletedAt, &j.CreatedAt, &uniqueKey, &j.ReplayedFrom, &j.LeaseToken, &j.LeaseExpiresAt)
+	if err != nil {
+		return j, err
+	}
+	j.Status = store.JobStatus(status)
+	if lastError != nil {
+		j.LastError = *lastError
+	}
+	if uniqueKey != nil {
+		j.UniqueKey = *uniqueKey
+	}
+	j.RunAt, j.CreatedAt = j.RunAt.UTC(), j.CreatedAt.UTC()
+	j.StartedAt, j.CompletedAt, j.LeaseExpiresAt = utcPtr(j.StartedAt), utcPtr(j.CompletedAt), utcPtr(j.LeaseExpiresAt)
+	return j, nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,317 @@
+-- Every query the PostgreSQL store runs. A job changes state only in the queries of the
+-- "Worker" section; each of those that touches a running job is fenced by its lease token, so
+-- a worker that lost its lease changes nothing.
+--
+-- Times come from the database clock (now()). Error-history timestamps are Unix milliseconds.
+
+-- ============================================================================================
+-- Apps
+-- ============================================================================================
+
+-- name: CreateApp
+INSERT INTO apps (id, name) VALUES ($1, $2)
+RETURNING id, name, created_at;
+
+-- name: ListApps
+SELECT id, name, created_at FROM apps ORDER BY name;
+
+-- name: GetApp
+SELECT id, name, created_at FROM apps WHERE id = $1;
+
+-- name: GetAppByName
+SELECT id, name, created_at FROM apps WHERE name = $1;
+
+-- ============================================================================================
+-- Jobs
+-- ============================================================================================
+
+-- name: InsertJobs
+-- One row per array element. A job whose unique key is held by a live job of its app is
+-- skipped; the caller then looks that job up.
+INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from)
+SELECT t.id, t.app_id, t.type, t.queue, t.priority, t.payload::jsonb, t.max_attempts,
+       coalesce(t.run_at, now()), nullif(t.unique_key, ''), t.replayed_from
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::smallint[], $6::text[],
+            $7::integer[], $8::timestamptz[], $9::text[], $10::uuid[])
+     AS t(id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from)
+ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
+DO NOTHING
+RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
+          error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
+          lease_token, lease_expires_at;
+
+-- name: GetLiveJobsByUniqueKey
+SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
+       error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
+       lease_token, lease_expires_at
+FROM jobs
+WHERE (app_id, unique_key) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))
+  AND unique_key IS NOT NULL AND status IN ('pending', 'running');
+
+-- name: NotifyJobs
+-- A payload-free wake-up for workers; PostgreSQL folds repeats within a transaction into one.
+SELECT pg_notify($1, '');
+
+-- name: GetJob
+SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
+       error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
+       lease_token, lease_expires_at
+FROM jobs WHERE id = $1;
+
+-- name: ListJobs
+-- Keyset paging, newest first. Zero-valued filters match everything.
+SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
+       error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
+       lease_token, lease_expires_at
+FROM jobs
+WHERE ($1::uuid IS NULL OR app_id = $1)
+  AND ($2::text = '' OR type = $2)
+  AND ($3::text = '' OR status = $3)
+  AND ($4::uuid IS NULL OR id < $4)
+ORDER BY id DESC
+LIMIT $5;
+
+-- ============================================================================================
+-- Worker: claim, heartbeat, finish, rescue
+-- ============================================================================================
+
+-- name: ClaimJobs
+-- Take due pending jobs of one queue and the worker's types, skipping rows others hold.
+WITH picked AS (
+    SELECT id FROM jobs
+    WHERE status = 'pending' AND queue = $1 AND run_at <= now() AND type = ANY($2::text[])
+    ORDER BY priority, run_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE jobs AS j
+SET status = 'running',
+    attempts = j.attempts + 1,
+    started_at = now(),
+    lease_token = $4,
+    lease_expires_at = now() + $5 * interval '1 millisecond'
+FROM picked
+WHERE j.id = picked.id
+RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.status, j.attempts,
+          j.max_attempts, j.last_error, j.error_history, j.run_at, j.started_at, j.completed_at,
+          j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at;
+
+-- name: ExtendLeases
+UPDATE jobs AS j
+SET lease_expires_at = now() + $3 * interval '1 millisecond'
+FROM unnest($1::uuid[], $2::uuid[]) AS l(id, token)
+WHERE j.id = l.id AND j.lease_token = l.token
+RETURNING j.id;
+
+-- name: CompleteJobs
+UPDATE jobs AS j
+SET status = 'completed', completed_at = now(), lease_token = NULL, lease_expires_at = NULL
+FROM unnest($1::uuid[], $2::uuid[]) AS f(id, token)
+WHERE j.id = f.id AND j.lease_token = f.token
+RETURNING j.id;
+
+-- name: RetryJobs
+-- A failed attempt with attempts left: record the error, wait the backoff.
+UPDATE jobs AS j
+SET status = 'pending',
+    lease_token = NULL,
+    lease_expires_at = NULL,
+    run_at = now() + f.delay_ms * interval '1 millisecond',
+    last_error = f.error,
+    error_history = j.error_history || jsonb_build_array(jsonb_build_object(
+        'error', f.error, 'timestamp', floor(extract(epoch FROM now()) * 1000)::bigint))
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[]) AS f(id, token, error, delay_ms)
+WHERE j.id = f.id AND j.lease_token = f.token
+RETURNING j.id;
+
+-- name: ReleaseJobs
+-- Snoozed or interrupted by shutdown: due again after the delay, the attempt given back.
+UPDATE jobs AS j
+SET status = 'pending',
+    lease_token = NULL,
+    lease_expires_at = NULL,
+    attempts = j.attempts - 1,
+    run_at = now() + f.delay_ms * interval '1 millisecond'
+FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS f(id, token, delay_ms)
+WHERE j.id = f.id AND j.lease_token = f.token
+RETURNING j.id;
+
+-- name: CancelJobs
+UPDATE jobs AS j
+SET status = 'cancelled',
+    completed_at = now(),
+    lease_token = NULL,
+    lease_expires_at = NULL,
+    last_error = f.error,
+    error_history = j.error_history || jsonb_build_array(jsonb_build_object(
+        'error', f.error, 'timestamp', floor(extract(epoch FROM now()) * 1000)::bigint))
+FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS f(id, token, error)
+WHERE j.id = f.id AND j.lease_token = f.token
+RETURNING j.id;
+
+-- name: DeadLetterJobs
+-- The job leaves jobs and its entry enters job_dlq in this one statement: both or neither.
+WITH f AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[]) AS f(id, token, error, dead_id)
+), moved AS (
+    DELETE FROM jobs AS j
+    USING f
+    WHERE j.id = f.id AND j.lease_token = f.token
+    RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.attempts, j.max_attempts,
+              j.unique_key, j.error_history, f.error, f.dead_id
+)
+INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
+                     queue, priority, max_attempts, unique_key)
+SELECT dead_id, id, app_id, type, payload, attempts,
+       error_history || jsonb_build_array(jsonb_build_object(
+           'error', error, 'timestamp', floor(extract(epoch FROM now()) * 1000)::bigint)),
+       now(), queue, priority, max_attempts, unique_key
+FROM moved
+RETURNING original_job_id;
+
+-- name: LockExpiredLeases
+-- The running jobs whose lease has expired, locked for rescue.
+SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted
+FROM jobs
+WHERE status = 'running' AND lease_expires_at < now()
+ORDER BY lease_expires_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED;
+
+-- ============================================================================================
+-- Dead-letter queue
+-- ============================================================================================
+
+-- name: ListDead
+-- Keyset paging, newest first. Zero-valued filters match everything; $6 includes replayed
+-- entries, $7 keeps only them. Run with custom plans so the folded filter can use the
+-- partial indexes.
+SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id
+FROM job_dlq
+WHERE ($1::uuid IS NULL OR app_id = $1)
+  AND ($2::text = '' OR type = $2)
+  AND ($3::timestamptz IS NULL OR failed_at >= $3)
+  AND ($4::timestamptz IS NULL OR failed_at < $4)
+  AND ($5::text = '' OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+  AND ($6::boolean OR replayed_at IS NULL)
+  AND (NOT $7::boolean OR replayed_at IS NOT NULL)
+  AND ($8::uuid IS NULL OR id <= $8)
+  AND ($9::uuid IS NULL OR id < $9)
+ORDER BY id DESC
+LIMIT $10;
+
+-- name: CountDead
+SELECT count(*)
+FROM job_dlq
+WHERE ($1::uuid IS NULL OR app_id = $1)
+  AND ($2::text = '' OR type = $2)
+  AND ($3::timestamptz IS NULL OR failed_at >= $3)
+  AND ($4::timestamptz IS NULL OR failed_at < $4)
+  AND ($5::text = '' OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+  AND ($6::boolean OR replayed_at IS NULL)
+  AND (NOT $7::boolean OR replayed_at IS NOT NULL)
+  AND ($8::uuid IS NULL OR id <= $8);
+
+-- name: GetDead
+SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id
+FROM job_dlq WHERE id = $1;
+
+-- name: GetDeadReplayedAt
+SELECT replayed_at FROM job_dlq WHERE id = $1;
+
+-- name: ReplayDead
+-- Mark the entry replayed (only if it was not) and insert its new job, in one statement. A
+-- unique-key collision fails the whole statement, leaving the entry un-replayed.
+WITH entry AS (
+    UPDATE job_dlq
+    SET replayed_at = now(), replay_job_id = $2
+    WHERE id = $1 AND replayed_at IS NULL
+    RETURNING id, app_id, type, payload, queue, priority, max_attempts, unique_key
+)
+INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, unique_key, replayed_from)
+SELECT $2, app_id, type, coalesce(queue, $3), coalesce(priority, 0), payload,
+       coalesce(max_attempts, $4), unique_key, id
+FROM entry
+RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
+          error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
+          lease_token, lease_expires_at;
+
+-- name: LockDeadForReplay
+-- One batch of a bulk replay: un-replayed entries below the cursor, newest first, locked. Rows
+-- a concurrent single replay holds are waited for and re-checked, never skipped.
+SELECT id, app_id, type, coalesce(queue, $9), coalesce(priority, 0), payload,
+       coalesce(max_attempts, $10), coalesce(unique_key, '')
+FROM job_dlq
+WHERE ($1::uuid IS NULL OR app_id = $1)
+  AND ($2::text = '' OR type = $2)
+  AND ($3::timestamptz IS NULL OR failed_at >= $3)
+  AND ($4::timestamptz IS NULL OR failed_at < $4)
+  AND ($5::text = '' OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+  AND replayed_at IS NULL
+  AND ($6::uuid IS NULL OR id <= $6)
+  AND ($7::uuid IS NULL OR id < $7)
+ORDER BY id DESC
+LIMIT $8
+FOR UPDATE;
+
+-- name: MarkReplayed
+UPDATE job_dlq AS d
+SET replayed_at = now(), replay_job_id = r.job_id
+FROM unnest($1::uuid[], $2::uuid[]) AS r(id, job_id)
+WHERE d.id = r.id AND d.replayed_at IS NULL;
+
+-- name: DeleteDead
+DELETE FROM job_dlq WHERE id = $1;
+
+-- name: PurgeDead
+DELETE FROM job_dlq
+WHERE id IN (
+    SELECT id FROM job_dlq
+    WHERE ($1::uuid IS NULL OR app_id = $1)
+      AND ($2::text = '' OR type = $2)
+      AND ($3::timestamptz IS NULL OR failed_at >= $3)
+      AND ($4::timestamptz IS NULL OR failed_at < $4)
+      AND ($5::text = '' OR EXISTS (
+            SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND ($6::boolean OR replayed_at IS NULL)
+      AND (NOT $7::boolean OR replayed_at IS NOT NULL)
+      AND ($8::uuid IS NULL OR id <= $8)
+    ORDER BY id
+    LIMIT $9
+    FOR UPDATE SKIP LOCKED
+);
+
+-- ============================================================================================
+-- Connection and migration bookkeeping
+-- ============================================================================================
+
+-- name: CurrentSchema
+SELECT current_schema();
+
+-- name: MigrationLock
+-- A session lock keyed by schema, so Sluice schemas in one database migrate independently.
+SELECT pg_advisory_lock(hashtextextended('sluice.migrate.' || current_schema(), 0));
+
+-- name: MigrationUnlock
+SELECT pg_advisory_unlock(hashtextextended('sluice.migrate.' || current_schema(), 0));
+
+-- name: CreateMigrationsTable
+CREATE TABLE IF NOT EXISTS sluice_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- name: ListMigrations
+SELECT version, applied_at FROM sluice_migrations;
+
+-- name: RecordMigration
+INSERT INTO sluice_migrations (version, name) VALUES ($1, $2);
+
+-- name: ForgetMigration
+DELETE FROM sluice_migrations WHERE version = $1;

@@ -1,0 +1,227 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluicehq/sluice/store"
+)
+
+// ClaimJobs takes up to params.Limit due pending jobs with FOR UPDATE SKIP LOCKED.
+func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job, error) {
+	rows, err := s.pool.Query(ctx, q.Get("ClaimJobs"), p.Queue, p.Types, p.Limit, p.LeaseToken, millis(p.LeaseDuration))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanJob)
+}
+
+// ExtendLeases renews the leases still held and returns their job ids.
+func (s *Store) ExtendLeases(ctx context.Context, leases []store.Lease, d time.Duration) ([]uuid.UUID, error) {
+	ids, tokens := splitLeases(leases)
+	rows, err := s.pool.Query(ctx, q.Get("ExtendLeases"), ids, tokens, millis(d))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+}
+
+// FinishJobs applies finished attempts, grouped by outcome into one round trip. If the batch
+// fails (say a dead-letter insert is refused), each finish is retried alone so one bad row
+// cannot hold back the others; a finish that still fails keeps its job running until its lease
+// expires and it is rescued.
+func (s *Store) FinishJobs(ctx context.Context, finishes []store.Finish) ([]bool, error) {
+	applied, err := s.finishBatch(ctx, finishes)
+	if err == nil || len(finishes) == 1 {
+		return applied, err
+	}
+	applied = make([]bool, len(finishes))
+	var errs []error
+	for i := range finishes {
+		one, err := s.finishBatch(ctx, finishes[i:i+1])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %w", finishes[i].Lease.JobID, err))
+			continue
+		}
+		applied[i] = one[0]
+	}
+	return applied, errors.Join(errs...)
+}
+
+// finishBatch sends one statement per outcome present, in one implicit transaction.
+func (s *Store) finishBatch(ctx context.Context, finishes []store.Finish) ([]bool, error) {
+	var complete, retry, release, cancel, dead finishGroup
+	for i, f := range finishes {
+		switch f.Outcome {
+		case store.OutcomeComplete:
+			complete.add(i, f)
+		case store.OutcomeRetry:
+			retry.add(i, f)
+		case store.OutcomeSnooze, store.OutcomeRelease:
+			release.add(i, f)
+		case store.OutcomeCancel:
+			cancel.add(i, f)
+		case store.OutcomeDeadLetter:
+			dead.add(i, f)
+			dead.deadIDs = append(dead.deadIDs, newID())
+		default:
+			return nil, fmt.Errorf("pgstore: unknown outcome %d", f.Outcome)
+		}
+	}
+	batch := &pgx.Batch{}
+	var groups []*finishGroup
+	queue := func(g *finishGroup, sql string, args ...any) {
+		if len(g.index) > 0 {
+			batch.Queue(sql, args...)
+			groups = append(groups, g)
+		}
+	}
+	queue(&complete, q.Get("CompleteJobs"), complete.ids, complete.tokens)
+	queue(&retry, q.Get("RetryJobs"), retry.ids, retry.tokens, retry.errors, retry.delays)
+	queue(&release, q.Get("ReleaseJobs"), release.ids, release.tokens, release.delays)
+	queue(&cancel, q.Get("CancelJobs"), cancel.ids, cancel.tokens, cancel.errors)
+	queue(&dead, q.Get("DeadLetterJobs"), dead.ids, dead.tokens, dead.errors, dead.deadIDs)
+
+	applied := make([]bool, len(finishes))
+	br := s.pool.SendBatch(ctx, batch)
+	for _, g := range groups {
+		rows, _ := br.Query()
+		done, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			br.Close()
+			return nil, err
+		}
+		g.markApplied(applied, done)
+	}
+	return applied, br.Close()
+}
+
+// finishGroup is one outcome's finishes as the parallel arrays its query takes.
+type finishGroup struct {
+	index   []int // positions in the caller's slice
+	ids     []uuid.UUID
+	tokens  []uuid.UUID
+	errors  []string
+	delays  []int64
+	deadIDs []uuid.UUID
+}
+
+func (g *finishGroup) add(i int, f store.Finish) {
+	g.index = append(g.index, i)
+	g.ids = append(g.ids, f.Lease.JobID)
+	g.tokens = append(g.tokens, f.Lease.Token)
+	g.errors = append(g.errors, f.Error)
+	g.delays = append(g.delays, millis(f.Delay))
+}
+
+func (g *finishGroup) markApplied(applied []bool, done []uuid.UUID) {
+	doneSet := make(map[uuid.UUID]bool, len(done))
+	for _, id := range done {
+		doneSet[id] = true
+	}
+	for k, i := range g.index {
+		applied[i] = doneSet[g.ids[k]]
+	}
+}
+
+// RescueExpired turns running jobs whose lease expired into failed attempts, in one
+// transaction: retried when attempts remain, dead-lettered when not.
+func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResult, error) {
+	var res store.RescueResult
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q.Get("LockExpiredLeases"), limit)
+		if err != nil {
+			return err
+		}
+		var retry, dead finishGroup
+		var id, token uuid.UUID
+		var attempts int
+		var exhausted bool
+		_, err = pgx.ForEachRow(rows, []any{&id, &token, &attempts, &exhausted}, func() error {
+			f := store.Finish{Lease: store.Lease{JobID: id, Token: token}, Error: store.RescueError(attempts)}
+			if exhausted {
+				dead.add(len(dead.index), f)
+				dead.deadIDs = append(dead.deadIDs, newID())
+			} else {
+				retry.add(len(retry.index), f)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(retry.index) > 0 {
+			tag, err := tx.Exec(ctx, q.Get("RetryJobs"), retry.ids, retry.tokens, retry.errors, retry.delays)
+			if err != nil {
+				return err
+			}
+			res.Retried = int(tag.RowsAffected())
+			if _, err := tx.Exec(ctx, q.Get("NotifyJobs"), s.channel); err != nil {
+				return err
+			}
+		}
+		if len(dead.index) > 0 {
+			tag, err := tx.Exec(ctx, q.Get("DeadLetterJobs"), dead.ids, dead.tokens, dead.errors, dead.deadIDs)
+			if err != nil {
+				return err
+			}
+			res.DeadLettered = int(tag.RowsAffected())
+		}
+		return nil
+	})
+	if err != nil {
+		return store.RescueResult{}, err
+	}
+	return res, nil
+}
+
+// ListenForJobs LISTENs on the store's channel on a dedicated connection and calls wake for
+// each notification until ctx ends (nil) or the connection fails (its error).
+func (s *Store) ListenForJobs(ctx context.Context, wake func()) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn.Close(closeCtx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	// Jobs may have been made ready before LISTEN took effect.
+	wake()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		wake()
+	}
+}
+
+func splitLeases(leases []store.Lease) (ids, tokens []uuid.UUID) {
+	ids = make([]uuid.UUID, len(leases))
+	tokens = make([]uuid.UUID, len(leases))
+	for i, l := range leases {
+		ids[i], tokens[i] = l.JobID, l.Token
+	}
+	return ids, tokens
+}
+
+// newID returns a UUIDv7, the id of every row Sluice creates.
+func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }

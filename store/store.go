@@ -1,0 +1,250 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Store is what a backend implements: one method per query family. Every method is safe for
+// concurrent use. Input reaching a Store has already been validated by the sluice package
+// (names, payloads, limits); a Store enforces what only the database can (foreign keys,
+// uniqueness, fencing) and reports it with the errors of this package.
+//
+// All decisions about time (is a job due, has a lease expired, when did it fail) use the
+// database clock.
+type Store interface {
+	// Backend names the backend: "postgres" or "sqlite".
+	Backend() string
+	// Close releases the store's connections.
+	Close() error
+
+	// MigrateUp applies every pending migration, under a lock so concurrent callers are safe.
+	MigrateUp(ctx context.Context) ([]Migration, error)
+	// MigrateDown undoes applied migrations down to version `to` (0 undoes all), newest first.
+	MigrateDown(ctx context.Context, to int) ([]Migration, error)
+	// MigrationStatus lists every known migration and whether it is applied.
+	MigrationStatus(ctx context.Context) ([]Migration, error)
+
+	// CreateApp inserts an app. A taken name is a *FieldError on "name" wrapping ErrConflict.
+	CreateApp(ctx context.Context, app App) (App, error)
+	// ListApps returns every app ordered by name.
+	ListApps(ctx context.Context) ([]App, error)
+	// GetApp returns the app with this id, or ErrNotFound.
+	GetApp(ctx context.Context, id uuid.UUID) (App, error)
+	// GetAppByName returns the app with this name, or ErrNotFound.
+	GetAppByName(ctx context.Context, name string) (App, error)
+
+	// InsertJobs inserts jobs in one round trip and returns one result per job, in order. A job
+	// whose unique key matches a pending or running job of its app is not inserted: its result
+	// holds the existing job with Duplicate set. An unknown app is a *FieldError on "app"
+	// wrapping ErrNotFound, and nothing is inserted. With tx non-nil the insert runs inside that
+	// transaction (a pgx.Tx on PostgreSQL, a *sql.Tx on SQLite; any other is ErrTxType).
+	InsertJobs(ctx context.Context, tx ExternalTx, jobs []InsertJob) ([]InsertResult, error)
+	// GetJob returns the job with this id, or ErrNotFound.
+	GetJob(ctx context.Context, id uuid.UUID) (Job, error)
+	// ListJobs returns jobs matching the filter, newest first (id descending), after the page's
+	// cursor id.
+	ListJobs(ctx context.Context, filter JobFilter, page Page) ([]Job, error)
+
+	// ClaimJobs takes up to Limit due pending jobs of the given queue and types, in priority,
+	// run_at, id order, skipping rows other workers hold. Each becomes running with attempts
+	// incremented, the lease token and a lease of LeaseDuration from now.
+	ClaimJobs(ctx context.Context, params ClaimParams) ([]Job, error)
+	// ExtendLeases renews the leases still held and returns their job ids; a lease missing from
+	// the result was lost (rescued, or the job changed by someone else).
+	ExtendLeases(ctx context.Context, leases []Lease, duration time.Duration) ([]uuid.UUID, error)
+	// FinishJobs applies the outcome of finished attempts, each fenced by its lease: an attempt
+	// whose lease is no longer held changes nothing and reports false. Dead-lettering moves the
+	// job and inserts its job_dlq entry in one transaction.
+	FinishJobs(ctx context.Context, finishes []Finish) ([]bool, error)
+	// RescueExpired turns up to limit running jobs whose lease expired into failed attempts: the
+	// error history records the abandoned attempt; a job with attempts left becomes pending and
+	// due now, one without is dead-lettered.
+	RescueExpired(ctx context.Context, limit int) (RescueResult, error)
+	// ListenForJobs calls wake whenever another connection makes a job ready (PostgreSQL
+	// LISTEN/NOTIFY), until ctx ends or the connection fails. Notifications are hints only.
+	// A backend without cross-process notifications blocks until ctx ends and returns nil.
+	ListenForJobs(ctx context.Context, wake func()) error
+
+	// ListDead returns entries matching the filter, newest first (id descending), after the
+	// page's cursor id.
+	ListDead(ctx context.Context, filter DeadFilter, page Page) ([]DeadJob, error)
+	// CountDead counts entries matching the filter.
+	CountDead(ctx context.Context, filter DeadFilter) (int64, error)
+	// GetDead returns the entry with this id, or ErrNotFound.
+	GetDead(ctx context.Context, id uuid.UUID) (DeadJob, error)
+	// ReplayDead atomically marks the entry replayed and inserts its new job (fresh id,
+	// attempts 0, linked back to the entry). It returns ErrNotFound, ErrAlreadyReplayed (also to
+	// the losers of a race), or ErrConflict when the job's unique key is held by a live job, in
+	// which case the entry stays un-replayed.
+	ReplayDead(ctx context.Context, params ReplayParams) (Job, error)
+	// ReplayDeadBatch replays up to Limit un-replayed entries matching the filter whose ids lie
+	// in the batch's window, newest first, in one transaction. Entries whose unique key is held
+	// by a live job are skipped and counted as conflicts.
+	ReplayDeadBatch(ctx context.Context, filter DeadFilter, batch ReplayBatch) (ReplayBatchResult, error)
+	// DeleteDead deletes one entry, replayed or not, or returns ErrNotFound.
+	DeleteDead(ctx context.Context, id uuid.UUID) error
+	// PurgeDeadBatch deletes up to limit entries matching the filter in one transaction and
+	// returns how many it deleted.
+	PurgeDeadBatch(ctx context.Context, filter DeadFilter, limit int) (int, error)
+}
+
+// ExternalTx is a transaction the caller began on the store's own database and passes to
+// InsertJobs: a pgx.Tx for PostgreSQL, a *sql.Tx for SQLite. Nil means the store uses its own.
+type ExternalTx any
+
+// Migration is one schema version and whether it is applied.
+type Migration struct {
+	Version   int        `json:"version"`
+	Name      string     `json:"name"`
+	AppliedAt *time.Time `json:"appliedAt"`
+}
+
+// InsertJob is one job to insert. It has been validated; the store fills in nothing but the
+// database's clock and defaults.
+type InsertJob struct {
+	ID          uuid.UUID
+	AppID       uuid.UUID
+	Type        string
+	Queue       string
+	Priority    int
+	Payload     json.RawMessage
+	MaxAttempts int
+	// RunAt is when the job becomes due; nil means now (database clock).
+	RunAt *time.Time
+	// UniqueKey, when not empty, de-duplicates the job per app while one is pending or running.
+	UniqueKey string
+	// ReplayedFrom links a replayed job to its dead-letter entry.
+	ReplayedFrom *uuid.UUID
+}
+
+// InsertResult is what became of one InsertJob.
+type InsertResult struct {
+	Job Job
+	// Duplicate is true when a live job of the app already held the unique key: Job is that job
+	// and nothing was inserted.
+	Duplicate bool
+}
+
+// Page bounds a keyset-paged listing: at most Limit rows whose id is below Before (when set).
+type Page struct {
+	Limit  int
+	Before *uuid.UUID
+}
+
+// JobFilter selects jobs in a listing. Zero fields match everything.
+type JobFilter struct {
+	AppID  *uuid.UUID
+	Type   string
+	Status JobStatus
+}
+
+// ClaimParams says what a worker wants to claim.
+type ClaimParams struct {
+	Queue string
+	// Types are the job types the worker has handlers for; only these are claimed.
+	Types []string
+	Limit int
+	// LeaseToken marks the claim: every later change to a claimed job must present it.
+	LeaseToken    uuid.UUID
+	LeaseDuration time.Duration
+}
+
+// Lease identifies one running attempt: the job and the token its claim was given.
+type Lease struct {
+	JobID uuid.UUID
+	Token uuid.UUID
+}
+
+// Outcome is how an attempt ended.
+type Outcome int
+
+// The outcomes of an attempt.
+const (
+	// OutcomeComplete: the handler succeeded; the job becomes completed.
+	OutcomeComplete Outcome = iota + 1
+	// OutcomeRetry: a failed attempt with attempts left; the error is recorded and the job is
+	// pending again after Delay.
+	OutcomeRetry
+	// OutcomeDeadLetter: a failed attempt that ends the job (attempts exhausted or a permanent
+	// error); the error is recorded and the job moves to job_dlq.
+	OutcomeDeadLetter
+	// OutcomeSnooze: the handler asked to run again after Delay; no attempt is spent and no
+	// error is recorded.
+	OutcomeSnooze
+	// OutcomeCancel: the handler cancelled the job; it becomes cancelled with the error recorded
+	// as its last error.
+	OutcomeCancel
+	// OutcomeRelease: the attempt was interrupted by a shutdown before it could finish; the job
+	// is pending again, due now, and the attempt is not counted.
+	OutcomeRelease
+)
+
+// Finish is the outcome of one attempt, to be applied under its lease.
+type Finish struct {
+	Lease   Lease
+	Outcome Outcome
+	// Error is the cleaned error text (Retry, DeadLetter, Cancel).
+	Error string
+	// Delay is how long from now the job waits (Retry, Snooze).
+	Delay time.Duration
+}
+
+// RescueResult counts what RescueExpired did.
+type RescueResult struct {
+	Retried      int
+	DeadLettered int
+}
+
+// DeadFilter selects dead-letter entries. Zero fields match everything; by default only
+// un-replayed entries match.
+type DeadFilter struct {
+	AppID         *uuid.UUID
+	Type          string
+	FailedAfter   *time.Time
+	FailedBefore  *time.Time
+	ErrorContains string
+	// IncludeReplayed matches replayed entries too.
+	IncludeReplayed bool
+	// ReplayedOnly matches only replayed entries (purging what has been dealt with).
+	ReplayedOnly bool
+	// Through, when set, matches only entries with an id at or below it: a bulk operation
+	// fixes it when it begins, so entries dead-lettered later are left alone.
+	Through *uuid.UUID
+}
+
+// ReplayDefaults fill in what an entry written without them lacks.
+type ReplayDefaults struct {
+	Queue       string
+	MaxAttempts int
+}
+
+// ReplayParams names the entry to replay.
+type ReplayParams struct {
+	ID       uuid.UUID
+	Defaults ReplayDefaults
+}
+
+// ReplayBatch is one bounded step of a bulk replay: un-replayed entries below Before (when
+// set), newest first.
+type ReplayBatch struct {
+	// Before, when set, resumes below the last id the previous batch considered.
+	Before   *uuid.UUID
+	Limit    int
+	Defaults ReplayDefaults
+}
+
+// ReplayBatchResult counts one batch of a bulk replay.
+type ReplayBatchResult struct {
+	// Considered is how many entries the batch looked at; fewer than the limit means it was the
+	// last batch.
+	Considered int
+	Replayed   int
+	// Conflicts are entries skipped because their unique key is held by a live job.
+	Conflicts int
+	// LastID is the oldest id considered, the cursor for the next batch.
+	LastID *uuid.UUID
+}
