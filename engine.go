@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/sluicehq/sluice/store"
 )
 
@@ -81,7 +79,7 @@ func (c *Client) Start(ctx context.Context) error {
 		log:       c.cfg.Logger,
 		handlers:  make(map[string]*handler, len(c.handlers)),
 		producers: map[string]*producer{},
-		running:   runningSet{m: map[uuid.UUID]*attempt{}},
+		running:   runningSet{m: map[store.Lease]*attempt{}},
 	}
 	for t, h := range c.handlers {
 		e.handlers[t] = h
@@ -200,34 +198,32 @@ type attempt struct {
 	lease    store.Lease
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
-	lost     atomic.Bool // the heartbeat found the lease gone
 	finished atomic.Bool // the outcome has been handed to the completer
 }
 
-// runningSet holds the attempts whose leases the heartbeat renews.
+// runningSet holds the attempts whose leases the heartbeat renews, by lease: one job can have
+// two attempts here when this worker lost a lease and then claimed the job again.
 type runningSet struct {
 	mu sync.Mutex
-	m  map[uuid.UUID]*attempt
+	m  map[store.Lease]*attempt
 }
 
 func (r *runningSet) add(a *attempt) {
 	r.mu.Lock()
-	r.m[a.lease.JobID] = a
+	r.m[a.lease] = a
 	r.mu.Unlock()
 }
 
 func (r *runningSet) remove(a *attempt) {
 	r.mu.Lock()
-	if r.m[a.lease.JobID] == a {
-		delete(r.m, a.lease.JobID)
-	}
+	delete(r.m, a.lease)
 	r.mu.Unlock()
 }
 
-func (r *runningSet) get(id uuid.UUID) *attempt {
+func (r *runningSet) get(l store.Lease) *attempt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.m[id]
+	return r.m[l]
 }
 
 func (r *runningSet) leases() []store.Lease {

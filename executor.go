@@ -31,12 +31,8 @@ func (e *engine) begin(p *producer, job Job, token uuid.UUID) {
 		defer e.handlersWG.Done()
 		err := runHandler(a.ctx, h, &a.job)
 		p.slotFreed()
-		finish, ok := e.outcome(a, h, err)
+		finish := e.outcome(a, h, err)
 		a.cancel(nil)
-		if !ok {
-			e.running.remove(a)
-			return
-		}
 		a.finished.Store(true)
 		e.completer.submit(a, finish)
 	}()
@@ -57,14 +53,10 @@ func runHandler(ctx context.Context, h *handler, job *Job) (err error) {
 	return h.run(ctx, job)
 }
 
-// outcome decides what a finished attempt does to its job. It returns false when the lease
-// was lost: the job is someone else's now, and nothing may be written.
-func (e *engine) outcome(a *attempt, h *handler, err error) (store.Finish, bool) {
-	if a.lost.Load() || errors.Is(context.Cause(a.ctx), errLeaseLost) {
-		e.log.Warn("sluice: attempt finished after losing its lease; its outcome is dropped",
-			"job_id", a.job.ID, "type", a.job.Type, "attempt", a.job.Attempts)
-		return store.Finish{}, false
-	}
+// outcome decides what a finished attempt does to its job. An attempt that lost its lease
+// still reports its outcome: the store's fence turns the write into a no-op, one mechanism
+// for every way a lease can be lost.
+func (e *engine) outcome(a *attempt, h *handler, err error) store.Finish {
 	f := store.Finish{Lease: a.lease}
 	var snooze *snoozeError
 	var cancel *cancelError
@@ -89,7 +81,7 @@ func (e *engine) outcome(a *attempt, h *handler, err error) (store.Finish, bool)
 			f.Outcome, f.Delay = store.OutcomeRetry, max(h.opts.Backoff(a.job.Attempts), 0)
 		}
 	}
-	return f, true
+	return f
 }
 
 // errorText is the storable text of a handler's error.

@@ -40,11 +40,10 @@ func (e *engine) heartbeat(ctx context.Context) {
 			if heldSet[l.JobID] {
 				continue
 			}
-			a := e.running.get(l.JobID)
-			if a == nil || a.lease != l || a.finished.Load() {
+			a := e.running.get(l)
+			if a == nil || a.finished.Load() {
 				continue // finished between the snapshot and the renewal
 			}
-			a.lost.Store(true)
 			a.cancel(errLeaseLost)
 			e.log.Warn("sluice: lease lost; cancelling the attempt", "job_id", l.JobID, "type", a.job.Type)
 		}

@@ -1,0 +1,161 @@
+package sluice_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/testdb"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// backends are the stores every engine test runs against; each returns a fresh database URL.
+var backends = map[string]func(t testing.TB) string{
+	"postgres": testdb.Postgres,
+}
+
+// forEachBackend runs fn as a parallel subtest per backend.
+func forEachBackend(t *testing.T, fn func(t *testing.T, url string)) {
+	for name, newURL := range backends {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newURL(t))
+		})
+	}
+}
+
+// bundle is what most tests need: a migrated store, a client on it and an app.
+type bundle struct {
+	ctx    context.Context
+	client *sluice.Client
+	app    sluice.App
+}
+
+// fastConfig keeps waits short so tests finish quickly; correctness never depends on it.
+func fastConfig() *sluice.Config {
+	return &sluice.Config{
+		PollInterval:   20 * time.Millisecond,
+		RescueInterval: 50 * time.Millisecond,
+		LeaseDuration:  5 * time.Second,
+	}
+}
+
+func setup(t *testing.T, url string, cfg *sluice.Config) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	if cfg == nil {
+		cfg = fastConfig()
+	}
+	c, err := sluice.Open(ctx, url, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	if _, err := c.Store().MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app, err := c.CreateApp(ctx, "app-"+t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bundle{ctx: ctx, client: c, app: app}
+}
+
+func (b *bundle) start(t *testing.T) {
+	t.Helper()
+	if err := b.client.Start(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (b *bundle) enqueue(t *testing.T, jobType string, payload any) sluice.Job {
+	t.Helper()
+	r, err := b.client.Enqueue(b.ctx, sluice.NewJob{App: b.app.ID.String(), Type: jobType, Payload: payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Job
+}
+
+// waitFor polls cond until it holds, failing the test after a generous deadline. It is how
+// tests wait for background work: on a condition, never on a fixed sleep.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitForDead waits until the job has a dead-letter entry and returns it.
+func (b *bundle) waitForDead(t *testing.T, jobID string) sluice.DeadJob {
+	t.Helper()
+	var found sluice.DeadJob
+	waitFor(t, "job "+jobID+" to be dead-lettered", func() bool {
+		page, err := b.client.DLQ().List(b.ctx, sluice.Filter{App: b.app.ID.String()}, sluice.ListOptions{Limit: 1000, All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Items {
+			if d.OriginalJobID.String() == jobID {
+				found = d
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// waitForStatus waits until the job has the status and returns it.
+func (b *bundle) waitForStatus(t *testing.T, job sluice.Job, status sluice.JobStatus) sluice.Job {
+	t.Helper()
+	var got sluice.Job
+	waitFor(t, "job "+job.ID.String()+" to be "+string(status), func() bool {
+		var err error
+		got, err = b.client.GetJob(b.ctx, job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status == status
+	})
+	return got
+}
+
+// backendOf names the backend a test URL is for.
+func backendOf(url string) string {
+	if strings.HasPrefix(url, "postgres") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// execSQL runs raw SQL on the test database at url.
+func execSQL(t *testing.T, url, sql string) {
+	t.Helper()
+	switch backendOf(url) {
+	case "postgres":
+		testdb.Exec(t, url, sql)
+	default:
+		t.Fatalf("execSQL: no raw SQL access to %s yet", url)
+	}
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
