@@ -3,6 +3,7 @@ package sluice_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/store"
+	"github.com/sluicehq/sluice/store/pgstore"
 )
 
 // rawSQL runs backend-specific SQL against a test database, for faults the API cannot cause.
@@ -122,4 +124,57 @@ func TestRefusedDeadLetterInsertLosesNothing(t *testing.T) {
 			t.Fatalf("entry %+v", dead)
 		}
 	})
+}
+
+func TestLongJobKeepsItsLeaseByHeartbeat(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		cfg := fastConfig()
+		cfg.LeaseDuration = 300 * time.Millisecond
+		b := setup(t, url, cfg)
+		sluice.Handle(b.client, "marathon", func(ctx context.Context, job *sluice.Job, a countArgs) error {
+			select {
+			case <-time.After(5 * cfg.LeaseDuration): // the work outlasts several leases
+				return nil
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}, &sluice.TypeOptions{MaxAttempts: 1})
+		b.start(t)
+		got := b.waitForStatus(t, b.enqueue(t, "marathon", countArgs{}), sluice.StatusCompleted)
+		if got.Attempts != 1 || len(got.ErrorHistory) != 0 {
+			t.Fatalf("a heartbeating job was rescued: %+v", got)
+		}
+	})
+}
+
+func TestNotificationWakesAnotherClientsWorker(t *testing.T) {
+	t.Parallel()
+	url := backends["postgres"](t)
+	listening := newLogSignal("listening for job notifications")
+	cfg := fastConfig()
+	cfg.PollInterval = time.Hour // only a notification can wake it after start-up
+	cfg.Logger = slog.New(listening)
+	worker := setup(t, url, cfg)
+	ran := make(chan struct{})
+	sluice.Handle(worker.client, "ping", func(ctx context.Context, job *sluice.Job, a countArgs) error {
+		close(ran)
+		return nil
+	}, nil)
+	worker.start(t)
+	<-listening.seen
+	schema := worker.client.Store().(*pgstore.Store).Schema()
+	waitFor(t, "the LISTEN to take effect", func() bool {
+		return queryInt(t, url, fmt.Sprintf(`SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN "sluice_jobs.%s"'`, schema)) == 1
+	})
+
+	producer, err := sluice.Open(worker.ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close(worker.ctx)
+	if _, err := producer.Enqueue(worker.ctx, sluice.NewJob{App: worker.app.Name, Type: "ping", Payload: countArgs{}}); err != nil {
+		t.Fatal(err)
+	}
+	<-ran
 }

@@ -88,6 +88,7 @@ func (e *engine) listener(ctx context.Context) {
 	backoff := minBackoff
 	for ctx.Err() == nil {
 		started := time.Now()
+		e.log.Debug("sluice: listening for job notifications")
 		err := e.st.ListenForJobs(ctx, e.wakeAll)
 		if ctx.Err() != nil {
 			return

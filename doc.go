@@ -1,0 +1,59 @@
+// Package sluice is durable, multi-tenant background-job processing whose dead-letter queue
+// operators can work with.
+//
+// Every job belongs to an app (a tenant). A job that fails for good — its attempts exhausted,
+// or failed with Permanent — leaves the jobs table and enters the dead-letter queue (DLQ) with
+// its full error history, in one transaction. There it can be found by app and by type, and
+// replayed: one entry at a time or in bulk by filter, each at most once.
+//
+// # Stores
+//
+// PostgreSQL is the production store. Open picks the store from the URL:
+//
+//	client, err := sluice.Open(ctx, "postgres://localhost/app", nil)
+//
+// Apply the schema once per database (it is safe to run from many processes at once):
+//
+//	_, err = client.Store().MigrateUp(ctx)
+//
+// # Handlers and workers
+//
+// Register a typed handler per job type, then Start. A client claims only the types it has
+// handlers for, from the queues in Config.Queues, each with its own concurrency:
+//
+//	type Email struct{ To string }
+//	sluice.Handle(client, "email.send", func(ctx context.Context, job *sluice.Job, e Email) error {
+//		return send(ctx, e.To)
+//	}, &sluice.TypeOptions{MaxAttempts: 5})
+//	err = client.Start(ctx)
+//	defer client.Stop(ctx)
+//
+// A handler's error fails the attempt: it is recorded in the job's error history and the job
+// retried after an exponential backoff with jitter, until its attempts run out. Wrap the error
+// with Permanent to dead-letter at once, with Cancel to end the job cancelled; return Snooze to
+// run again later without spending an attempt. A panic is a failed attempt whose error carries
+// the stack. Error text is bounded and cleaned so that no error can break the failure path.
+//
+// # Enqueueing
+//
+//	res, err := client.Enqueue(ctx, sluice.NewJob{App: "billing", Type: "email.send", Payload: Email{To: "a@example.com"}})
+//
+// EnqueueMany inserts many jobs in one round trip; EnqueueTx inserts inside the caller's own
+// pgx transaction, so jobs exist only if it commits. A UniqueKey makes enqueue idempotent per
+// app while a job with that key is pending or running. Bad input is a *FieldError naming the
+// field.
+//
+// # Guarantees
+//
+// A job runs at least once. A running job is held under a lease that its worker renews by
+// heartbeat; if the worker dies the lease expires, the job is rescued (a failed attempt that
+// says so) and runs again. Every change to a running job is fenced by its lease token, so a
+// worker that lost its lease — paused, partitioned, slow — changes nothing when it comes
+// back. Every decision about time uses the database clock.
+//
+// # Dead-letter queue
+//
+// client.DLQ() lists entries newest first with opaque keyset cursors (ByApp, ByType, List),
+// fetches one with its history (Get), replays (Replay, ReplayMany) and deletes (Delete,
+// Purge). Replay is atomic and at most once: ErrAlreadyReplayed tells the loser of a race.
+package sluice

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every Sluice test. It makes sure PostgreSQL is there first: starts the local cluster
+# when it is down, installs it (apt) when it is missing, and fails loudly — it never skips —
+# when it still cannot reach it. Set SLUICE_TEST_DATABASE_URL to use another server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+url=${SLUICE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+
+reachable() { psql "$url" -Atqc 'SELECT 1' >/dev/null 2>&1; }
+
+ensure_postgres() {
+  if reachable; then return; fi
+  if [ -n "${SLUICE_TEST_DATABASE_URL:-}" ]; then
+    echo "test.sh: cannot reach SLUICE_TEST_DATABASE_URL" >&2; exit 1
+  fi
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "test.sh: PostgreSQL is not installed; installing it" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q && apt-get install -y -q postgresql postgresql-client
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  # A fresh cluster asks for passwords on TCP; the tests, like the machines they run on,
+  # use trust on loopback.
+  local hba=/etc/postgresql/$version/main/pg_hba.conf
+  if ! grep -qE '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$hba"; then
+    sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  echo "test.sh: starting PostgreSQL $version" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 60); do
+    if su postgres -c "psql -Atqc 'SELECT 1'" >/dev/null 2>&1; then break; fi
+    sleep 0.5
+  done
+  su postgres -c "psql -Atqc \"SELECT pg_reload_conf()\"" >/dev/null
+  su postgres -c "psql -Atqc \"SELECT 1 FROM pg_database WHERE datname = 'test'\"" | grep -q 1 ||
+    su postgres -c "createdb test"
+  for _ in $(seq 1 60); do
+    if reachable; then return; fi
+    sleep 0.5
+  done
+  echo "test.sh: PostgreSQL is still unreachable at $url" >&2
+  exit 1
+}
+
+ensure_postgres
+go vet ./...
+go test -race -count=1 -timeout 12m ./... "$@"
