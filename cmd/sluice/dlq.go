@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/sluicehq/sluice"
+)
+
+func (c *cli) dlqCommand() *cobra.Command {
+	return group(&cobra.Command{
+		Use:   "dlq",
+		Short: "Triage the dead-letter queue: list, show, replay and purge failed jobs",
+		Long: `Every job that failed for good (it used up its attempts, or failed permanently) lands in
+the dead-letter queue with its full error history. Find entries with a filter, replay them
+(each at most once: a new job with a fresh id and attempts 0), and purge what is dealt with.
+
+The filter is the same on list, replay and purge:
+  --app APP              the app, by id or name
+  --type TYPE            the job type
+  --failed-after T       failed at or after T (RFC 3339, or relative like -2h, -1d)
+  --failed-before T      failed before T
+  --error-contains TEXT  an error in the entry's history contains TEXT (case-sensitive)`,
+	}, c.dlqListCommand(), c.dlqShowCommand(), c.dlqReplayCommand(), c.dlqPurgeCommand())
+}
+
+func (c *cli) dlqListCommand() *cobra.Command {
+	var (
+		filter filterFlags
+		page   pageFlags
+		all    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List dead-letter entries, newest failure first, one page at a time",
+		Long: `List dead-letter entries, newest failure first: un-replayed ones only, unless --all. A
+page holds --limit entries; when there are more, stderr says which --cursor gets the next page
+(in JSON, "nextCursor"). A cursor only works with the same filter and --all; a relative time
+is resolved when the command runs, so the next page needs the resolved time, which the hint
+on stderr repeats.`,
+		Example: `  sluice dlq list --app billing --failed-after -2h
+  sluice dlq list --type email.send --error-contains timeout --json
+  sluice dlq list --all --limit 200 --cursor eyJ2IjoxLC...`,
+		Args: cobra.NoArgs,
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
+			f, err := filter.filter(time.Now())
+			if err != nil {
+				return err
+			}
+			opts, err := page.options()
+			if err != nil {
+				return err
+			}
+			opts.All = all
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				ctx := cmd.Context()
+				entries, err := cl.DLQ().List(ctx, f, opts)
+				if err != nil {
+					return err
+				}
+				var names appNames
+				if !c.json && len(entries.Items) > 0 {
+					if names, err = loadAppNames(ctx, cl); err != nil {
+						return err
+					}
+				}
+				return printPage(c, entries, "dead-letter entries", filter.resolved(f), func(w io.Writer, items []sluice.DeadJob) {
+					header := []string{"ID", "APP", "TYPE", "ATTEMPTS", "FAILED AT"}
+					if all {
+						header = append(header, "REPLAYED AT")
+					}
+					row(w, append(header, "LAST ERROR")...)
+					for _, e := range items {
+						cells := []string{e.ID.String(), cell(names.name(e.AppID), 32), e.Type, strconv.Itoa(e.Attempts), fmtTime(e.FailedAt)}
+						if all {
+							cells = append(cells, fmtTimePtr(e.ReplayedAt))
+						}
+						row(w, append(cells, cell(e.LastError(), 60))...)
+					}
+				})
+			})
+		}),
+	}
+	filter.add(cmd)
+	page.add(cmd)
+	cmd.Flags().BoolVar(&all, "all", false, "include entries that have been replayed")
+	return cmd
+}
+
+func (c *cli) dlqShowCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show one dead-letter entry, with its payload and full error history",
+		Example: "  sluice dlq show 01938c5e-7a8b-7cde-8f01-23456789abcd",
+		Args:    exactArgs(1),
+		RunE: c.runE(func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("ID", args[0])
+			if err != nil {
+				return err
+			}
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				ctx := cmd.Context()
+				e, err := cl.DLQ().Get(ctx, id)
+				if err != nil {
+					return notFound(err, "no dead-letter entry has the id %s", id)
+				}
+				if c.json {
+					return c.printJSON(e)
+				}
+				app, err := cl.GetApp(ctx, e.AppID.String())
+				if err != nil {
+					return err
+				}
+				return c.printDetails(deadJobFields(e, app.Name))
+			})
+		}),
+	}
+}
+
+// deadJobFields is an entry's detail view; appName is shown beside its app id.
+func deadJobFields(e sluice.DeadJob, appName string) []field {
+	replayed := "no"
+	if e.ReplayedAt != nil {
+		replayed = fmtTime(*e.ReplayedAt)
+		if e.ReplayJobID != nil {
+			replayed += " as job " + e.ReplayJobID.String()
+		}
+	}
+	orDefault := func(s string) string {
+		if s == "" {
+			return "(the type's default)"
+		}
+		return s
+	}
+	maxAttempts := "(the type's default)"
+	if e.MaxAttempts > 0 {
+		maxAttempts = strconv.Itoa(e.MaxAttempts)
+	}
+	fields := []field{
+		{"id", e.ID.String()},
+		{"original job", e.OriginalJobID.String()},
+		{"app", e.AppID.String() + " (" + cell(appName, 128) + ")"},
+		{"type", e.Type},
+		{"queue", orDefault(e.Queue)},
+		{"priority", strconv.Itoa(e.Priority)},
+		{"attempts", strconv.Itoa(e.Attempts)},
+		{"max attempts", maxAttempts},
+		{"failed at", fmtTime(e.FailedAt)},
+		{"replayed", replayed},
+	}
+	if e.UniqueKey != "" {
+		fields = append(fields, field{"unique key", printable(e.UniqueKey)})
+	}
+	return append(fields,
+		field{"payload", prettyJSON(e.Payload)},
+		field{"error history", errorHistory(e.ErrorHistory)})
+}
+
+// replayOutput is the JSON of a bulk replay: {"matched", "replayed", "conflicts", "dryRun"}.
+type replayOutput struct {
+	sluice.ReplayResult
+	// DryRun says nothing was replayed: Matched counts what would have been.
+	DryRun bool `json:"dryRun"`
+}
+
+// purgeOutput is the JSON of a purge: {"matched", "purged", "dryRun"}.
+type purgeOutput struct {
+	sluice.PurgeResult
+	// DryRun says nothing was purged: Matched counts what would have been.
+	DryRun bool `json:"dryRun"`
+}
+
+func (c *cli) dlqReplayCommand() *cobra.Command {
+	var (
+		filter filterFlags
+		rate   float64
+		dryRun bool
+	)
+	cmd := &cobra.Command{
+		Use:   "replay ID | FILTER",
+		Short: "Replay one dead-letter entry, or every un-replayed entry a filter matches",
+		Long: `Replay puts dead-letter entries back to work: each becomes one new job (fresh id,
+attempts 0, same app, type, payload and queue), atomically and at most once. Replaying an
+entry that was already replayed is an error (exit 1).
+
+With ID, replay that entry and print the new job. With a FILTER (at least one of
+` + filterFlagNames + `), replay every un-replayed matching entry, newest
+first, at most --rate per second, and print how many matched, were replayed, and were left
+un-replayed because a live job holds their unique key (conflicts). --dry-run only counts.`,
+		Example: `  sluice dlq replay 01938c5e-7a8b-7cde-8f01-23456789abcd
+  sluice dlq replay --app billing --type email.send --failed-after -2h --dry-run
+  sluice dlq replay --error-contains "connection refused" --rate 50`,
+		Args: maxArgs(1),
+		RunE: c.runE(func(cmd *cobra.Command, args []string) error {
+			f, err := filter.filter(time.Now())
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				if !f.IsEmpty() || cmd.Flags().Changed("rate") || dryRun {
+					return usagef("replay takes an ID or a filter: the filter flags, --rate and --dry-run do not go with an ID")
+				}
+				id, err := parseID("ID", args[0])
+				if err != nil {
+					return err
+				}
+				return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+					return c.replayOne(cmd.Context(), cl, id)
+				})
+			}
+			if f.IsEmpty() {
+				return usagef("replay needs an ID or a filter: at least one of %s", filterFlagNames)
+			}
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				res, err := cl.DLQ().ReplayMany(cmd.Context(), f, sluice.ReplayOptions{DryRun: dryRun, Rate: rate})
+				if err != nil && res == (sluice.ReplayResult{}) {
+					return err
+				}
+				// A replay cut short (say by Ctrl-C) still reports what it did, then the error.
+				if perr := c.printReplayResult(res, dryRun); perr != nil {
+					return perr
+				}
+				return err
+			})
+		}),
+	}
+	filter.add(cmd)
+	cmd.Flags().Float64Var(&rate, "rate", 0, "replay at most this many entries per second (default: no limit)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count the entries that would be replayed, and change nothing")
+	return cmd
+}
+
+// replayOne replays one entry and prints its new job.
+func (c *cli) replayOne(ctx context.Context, cl *sluice.Client, id uuid.UUID) error {
+	job, err := cl.DLQ().Replay(ctx, id)
+	switch {
+	case errors.Is(err, sluice.ErrAlreadyReplayed):
+		e, gerr := cl.DLQ().Get(ctx, id)
+		if gerr != nil || e.ReplayedAt == nil {
+			return fmt.Errorf("dead-letter entry %s was already replayed; an entry is replayed at most once", id)
+		}
+		as := ""
+		if e.ReplayJobID != nil {
+			as = " as job " + e.ReplayJobID.String()
+		}
+		return fmt.Errorf("dead-letter entry %s was already replayed at %s%s; an entry is replayed at most once",
+			id, fmtTime(*e.ReplayedAt), as)
+	case err != nil:
+		return notFound(err, "no dead-letter entry has the id %s", id)
+	}
+	if c.json {
+		return c.printJSON(job)
+	}
+	fmt.Fprintf(c.stdout, "Replayed dead-letter entry %s as job %s (queue %s).\n", id, job.ID, job.Queue)
+	return nil
+}
+
+// printReplayResult prints what a bulk replay matched and did.
+func (c *cli) printReplayResult(res sluice.ReplayResult, dryRun bool) error {
+	if res.Conflicts > 0 {
+		c.notice("Left un-replayed: %d (a pending or running job of their app holds their unique key).", res.Conflicts)
+	}
+	if c.json {
+		return c.printJSON(replayOutput{res, dryRun})
+	}
+	if dryRun {
+		fmt.Fprintf(c.stdout, "Dry run: %d entries match and would be replayed. Nothing was changed.\n", res.Matched)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "Matched %d, replayed %d, conflicts %d.\n", res.Matched, res.Replayed, res.Conflicts)
+	return nil
+}
+
+func (c *cli) dlqPurgeCommand() *cobra.Command {
+	var (
+		filter                    filterFlags
+		replayedOnly, dryRun, all bool
+	)
+	cmd := &cobra.Command{
+		Use:   "purge ID | FILTER | --all",
+		Short: "Delete dead-letter entries for good: one, those a filter matches, or all",
+		Long: `Purge deletes dead-letter entries, replayed or not, for good: the entry with ID; every entry
+a FILTER matches (at least one of ` + filterFlagNames + `);
+or, with --all, every entry. --replayed-only keeps the entries not yet replayed (use
+--all --replayed-only for every replayed entry). --dry-run only counts. Entries that fail while
+a purge runs are left alone.`,
+		Example: `  sluice dlq purge 01938c5e-7a8b-7cde-8f01-23456789abcd
+  sluice dlq purge --app billing --failed-before -30d --replayed-only
+  sluice dlq purge --all --dry-run`,
+		Args: maxArgs(1),
+		RunE: c.runE(func(cmd *cobra.Command, args []string) error {
+			f, err := filter.filter(time.Now())
+			if err != nil {
+				return err
+			}
+			switch {
+			case len(args) == 1 && (!f.IsEmpty() || all || replayedOnly):
+				return usagef("purge takes an ID, a filter or --all: the filter flags, --all and --replayed-only do not go with an ID")
+			case all && !f.IsEmpty():
+				return usagef("--all purges every entry and takes no filter flags")
+			case len(args) == 0 && f.IsEmpty() && !all:
+				return usagef("purge needs an ID, a filter (at least one of %s), or --all", filterFlagNames)
+			}
+			var id uuid.UUID
+			if len(args) == 1 {
+				if id, err = parseID("ID", args[0]); err != nil {
+					return err
+				}
+			}
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				ctx := cmd.Context()
+				var res sluice.PurgeResult
+				if len(args) == 1 {
+					if res, err = purgeOne(ctx, cl, id, dryRun); err != nil {
+						return notFound(err, "no dead-letter entry has the id %s", id)
+					}
+				} else {
+					res, err = cl.DLQ().Purge(ctx, f, sluice.PurgeOptions{ReplayedOnly: replayedOnly, DryRun: dryRun, All: all})
+					if err != nil && res == (sluice.PurgeResult{}) {
+						return err
+					}
+				}
+				if c.json {
+					if perr := c.printJSON(purgeOutput{res, dryRun}); perr != nil {
+						return perr
+					}
+				} else if dryRun {
+					fmt.Fprintf(c.stdout, "Dry run: %d entries match and would be purged. Nothing was changed.\n", res.Matched)
+				} else {
+					fmt.Fprintf(c.stdout, "Matched %d, purged %d.\n", res.Matched, res.Purged)
+				}
+				return err
+			})
+		}),
+	}
+	filter.add(cmd)
+	cmd.Flags().BoolVar(&replayedOnly, "replayed-only", false, "purge only entries that have been replayed")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count the entries that would be purged, and change nothing")
+	cmd.Flags().BoolVar(&all, "all", false, "purge every entry (no filter)")
+	return cmd
+}
+
+// purgeOne deletes one entry (or, in a dry run, checks that it exists).
+func purgeOne(ctx context.Context, cl *sluice.Client, id uuid.UUID, dryRun bool) (sluice.PurgeResult, error) {
+	if dryRun {
+		_, err := cl.DLQ().Get(ctx, id)
+		return sluice.PurgeResult{Matched: 1}, err
+	}
+	err := cl.DLQ().Delete(ctx, id)
+	return sluice.PurgeResult{Matched: 1, Purged: 1}, err
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// timeHelp describes the accepted time syntax in error messages.
+const timeHelp = "must be an RFC 3339 time (like 2026-01-02T15:04:05Z) or relative to now (like -2h, -30m, -1d, +10m)"
+
+// parseTime reads a time flag: RFC 3339, or relative to now as a signed Go duration
+// ("-2h", "+30m", "-1h30m") optionally led by whole days ("-1d", "-2d12h").
+func parseTime(flag, s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	bad := flagError(flag, "%s, got %q", timeHelp, s)
+	if len(s) < 2 || !isRelative(s) {
+		return time.Time{}, bad
+	}
+	sign, rest := 1, s[1:]
+	if s[0] == '-' {
+		sign = -1
+	}
+	t := now.UTC()
+	if days, after, ok := strings.Cut(rest, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || days[0] == '+' {
+			return time.Time{}, bad
+		}
+		t, rest = t.AddDate(0, 0, sign*n), after
+	}
+	if rest == "" {
+		return t, nil
+	}
+	if rest[0] == '-' || rest[0] == '+' {
+		return time.Time{}, bad
+	}
+	d, err := time.ParseDuration(rest)
+	if err != nil {
+		return time.Time{}, bad
+	}
+	return t.Add(time.Duration(sign) * d), nil
+}
+
+// isRelative reports whether a time flag's value is relative to now.
+func isRelative(s string) bool {
+	return strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+")
+}
+
+// readPayload reads the --payload flag: the JSON itself, "@FILE" for a file's content, or
+// "-" for stdin. A JSON payload is an object or an array, so neither form is ambiguous.
+func (c *cli) readPayload(flag, s string) (json.RawMessage, error) {
+	switch {
+	case s == "-":
+		b, err := io.ReadAll(c.stdin)
+		if err != nil {
+			return nil, flagError(flag, "cannot read stdin: %v", err)
+		}
+		return b, nil
+	case strings.HasPrefix(s, "@"):
+		b, err := os.ReadFile(s[1:])
+		if err != nil {
+			return nil, flagError(flag, "cannot read the file: %v", err)
+		}
+		return b, nil
+	}
+	return json.RawMessage(s), nil
+}
+
+// parseID reads an id argument, named as in the command's usage line.
+func parseID(arg, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, usagef("%s: must be a UUID, got %q", arg, s)
+	}
+	return id, nil
+}
