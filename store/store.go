@@ -123,10 +123,10 @@ type InsertJob struct {
 
 // InsertResult is what became of one InsertJob.
 type InsertResult struct {
-	Job Job
+	Job Job `json:"job"`
 	// Duplicate is true when a live job of the app already held the unique key: Job is that job
 	// and nothing was inserted.
-	Duplicate bool
+	Duplicate bool `json:"duplicate"`
 }
 
 // Page bounds a keyset-paged listing: at most Limit rows whose id is below Before (when set).

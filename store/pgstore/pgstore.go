@@ -58,17 +58,21 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
-	var schema string
+	var schema *string
 	if err := pool.QueryRow(ctx, q.Get("CurrentSchema")).Scan(&schema); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	if schema == nil {
+		pool.Close()
+		return nil, store.Fieldf("database-url", "its search_path names no schema that exists")
 	}
 	files, err := migrationsFS()
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, schema: schema, channel: "sluice_jobs." + schema, files: files}, nil
+	return &Store{pool: pool, schema: *schema, channel: "sluice_jobs." + *schema, files: files}, nil
 }
 
 // Pool returns the store's connection pool, for callers that begin their own transactions on
