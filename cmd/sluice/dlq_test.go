@@ -160,7 +160,7 @@ func TestDLQListAndShow(t *testing.T) {
 	var got sluice.DeadJob
 	e.json(&got, "dlq", "show", d.ID.String())
 	if got.ID != d.ID || got.OriginalJobID != d.OriginalJobID || got.Attempts != 1 || len(got.ErrorHistory) != 1 ||
-		got.ErrorHistory[0].Error != "smtp: timeout after 30s" || got.ReplayedAt != nil || !got.FailedAt.Equal(d.FailedAt) {
+		got.ErrorHistory[0].Error != "smtp: timeout after 30s" || got.ReplayedAt != nil || !got.FailedAt.Equal(d.FailedAt.Truncate(time.Millisecond)) {
 		t.Fatalf("dlq show --json: %+v", got)
 	}
 	e.fail(exitRuntime, []string{"no dead-letter entry has the id 0190a5a4-0000-7000-8000-000000000000"}, "dlq", "show", "0190a5a4-0000-7000-8000-000000000000")

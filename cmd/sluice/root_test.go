@@ -49,7 +49,7 @@ func TestDatabaseURL(t *testing.T) {
 	checkFail(t, run(t, "", "", "apps", "list"), exitUsage,
 		[]string{"no database: set --database-url or SLUICE_DATABASE_URL"}, []string{"apps", "list"})
 	checkFail(t, run(t, "mysql://u:p@localhost/db", "", "apps", "list", "--json"), exitUsage,
-		[]string{"--database-url: must start with postgres:// or postgresql://"}, []string{"apps", "list", "--json"})
+		[]string{"--database-url: must start with postgres://, postgresql:// or sqlite:, or be a file path"}, []string{"apps", "list", "--json"})
 
 	// The password is never printed, whatever goes wrong.
 	const secret = "s3cr3t-Pa55"

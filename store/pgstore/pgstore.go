@@ -8,7 +8,9 @@ package pgstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -72,7 +74,19 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, schema: *schema, channel: "sluice_jobs." + *schema, files: files}, nil
+	return &Store{pool: pool, schema: *schema, channel: channelName(*schema), files: files}, nil
+}
+
+// channelName is the LISTEN/NOTIFY channel for the jobs of a schema. PostgreSQL refuses a
+// channel name longer than an identifier (pg_notify fails, LISTEN truncates it), so a schema
+// name too long to fit is replaced by a hash of it.
+func channelName(schema string) string {
+	const maxIdentifier = 63
+	if name := "sluice_jobs." + schema; len(name) <= maxIdentifier {
+		return name
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return "sluice_jobs." + hex.EncodeToString(sum[:16])
 }
 
 // Pool returns the store's connection pool, for callers that begin their own transactions on

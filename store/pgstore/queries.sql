@@ -13,7 +13,8 @@ INSERT INTO apps (id, name) VALUES ($1, $2)
 RETURNING id, name, created_at;
 
 -- name: ListApps
-SELECT id, name, created_at FROM apps ORDER BY name;
+-- Byte order, as on SQLite, whatever the database's default collation.
+SELECT id, name, created_at FROM apps ORDER BY name COLLATE "C";
 
 -- name: GetApp
 SELECT id, name, created_at FROM apps WHERE id = $1;
@@ -184,8 +185,8 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: ListDead
 -- Keyset paging, newest first. Zero-valued filters match everything; $6 includes replayed
--- entries, $7 keeps only them. Run with custom plans so the folded filter can use the
--- partial indexes.
+-- entries, $7 keeps only them (so it includes them too, with or without $6). Run with custom
+-- plans so the folded filter can use the partial indexes.
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
        replayed_at, queue, priority, max_attempts, unique_key, replay_job_id
 FROM job_dlq
@@ -195,7 +196,7 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($4::timestamptz IS NULL OR failed_at < $4)
   AND ($5::text = '' OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
-  AND ($6::boolean OR replayed_at IS NULL)
+  AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
   AND (NOT $7::boolean OR replayed_at IS NOT NULL)
   AND ($8::uuid IS NULL OR id <= $8)
   AND ($9::uuid IS NULL OR id < $9)
@@ -211,7 +212,7 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($4::timestamptz IS NULL OR failed_at < $4)
   AND ($5::text = '' OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
-  AND ($6::boolean OR replayed_at IS NULL)
+  AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
   AND (NOT $7::boolean OR replayed_at IS NOT NULL)
   AND ($8::uuid IS NULL OR id <= $8);
 
@@ -278,7 +279,7 @@ WHERE id IN (
       AND ($4::timestamptz IS NULL OR failed_at < $4)
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
-      AND ($6::boolean OR replayed_at IS NULL)
+      AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
     ORDER BY id
