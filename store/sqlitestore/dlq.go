@@ -1,0 +1,241 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/sluicehq/sluice/store"
+)
+
+// filterArgs are the filtered DLQ queries' named arguments for f.
+func filterArgs(f store.DeadFilter) []any {
+	return []any{
+		sql.Named("app_id", nullID(f.AppID)),
+		sql.Named("type", f.Type),
+		sql.Named("failed_after", nullMicros(f.FailedAfter)),
+		sql.Named("failed_before", nullMicros(f.FailedBefore)),
+		sql.Named("error_contains", f.ErrorContains),
+		sql.Named("include_replayed", f.IncludeReplayed),
+		sql.Named("replayed_only", f.ReplayedOnly),
+		sql.Named("through", nullID(f.Through)),
+	}
+}
+
+// ListDead returns entries matching the filter, newest first, below the page's cursor.
+func (s *Store) ListDead(ctx context.Context, f store.DeadFilter, page store.Page) ([]store.DeadJob, error) {
+	args := append(filterArgs(f), sql.Named("before", nullID(page.Before)), sql.Named("limit", page.Limit))
+	var out []store.DeadJob
+	err := s.read(ctx, func(db querier) error {
+		rows, err := db.QueryContext(ctx, q.Get("ListDead"), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = []store.DeadJob{}
+		for rows.Next() {
+			d, err := scanDead(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CountDead counts entries matching the filter.
+func (s *Store) CountDead(ctx context.Context, f store.DeadFilter) (int64, error) {
+	var n int64
+	err := s.read(ctx, func(db querier) error {
+		return db.QueryRowContext(ctx, q.Get("CountDead"), filterArgs(f)...).Scan(&n)
+	})
+	return n, err
+}
+
+// GetDead returns the entry with this id, or store.ErrNotFound.
+func (s *Store) GetDead(ctx context.Context, id uuid.UUID) (store.DeadJob, error) {
+	var d store.DeadJob
+	err := s.read(ctx, func(db querier) error {
+		var err error
+		d, err = scanDead(db.QueryRowContext(ctx, q.Get("GetDead"), sql.Named("id", id.String())))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.DeadJob{}, store.ErrNotFound
+	}
+	return d, err
+}
+
+// ReplayDead marks the entry replayed and inserts its new job in one transaction. The write
+// lock it holds makes concurrent replays of one entry take turns: the first marks it, the
+// others find it marked (store.ErrAlreadyReplayed).
+func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job, error) {
+	var job store.Job
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		jobID := newID()
+		var e store.InsertJob
+		var payload string
+		var uniqueKey sql.NullString
+		err := tx.QueryRowContext(ctx, q.Get("MarkDeadReplayed"),
+			sql.Named("id", p.ID.String()), sql.Named("job_id", jobID.String()),
+			sql.Named("default_queue", p.Defaults.Queue), sql.Named("default_max_attempts", p.Defaults.MaxAttempts),
+		).Scan(&e.AppID, &e.Type, &e.Queue, &e.Priority, &payload, &e.MaxAttempts, &uniqueKey)
+		if errors.Is(err, sql.ErrNoRows) {
+			var replayedAt sql.NullInt64
+			err = tx.QueryRowContext(ctx, q.Get("GetDeadReplayedAt"), sql.Named("id", p.ID.String())).Scan(&replayedAt)
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrNotFound
+			}
+			if err == nil {
+				return store.ErrAlreadyReplayed
+			}
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		var key any
+		if uniqueKey.Valid {
+			key = uniqueKey.String
+		}
+		job, err = scanJob(tx.QueryRowContext(ctx, q.Get("InsertReplayedJob"),
+			sql.Named("id", jobID.String()), sql.Named("app_id", e.AppID.String()), sql.Named("type", e.Type),
+			sql.Named("queue", e.Queue), sql.Named("priority", e.Priority), sql.Named("payload", payload),
+			sql.Named("max_attempts", e.MaxAttempts), sql.Named("unique_key", key),
+			sql.Named("replayed_from", p.ID.String())))
+		if errors.Is(err, sql.ErrNoRows) {
+			// A live job holds the unique key: roll back, leaving the entry un-replayed.
+			return store.UniqueKeyHeld()
+		}
+		return err
+	})
+	if err != nil {
+		return store.Job{}, err
+	}
+	return job, nil
+}
+
+// ReplayDeadBatch replays one bounded batch of a bulk replay in one transaction: select the
+// batch's entries, insert their jobs (skipping unique-key conflicts), mark those replayed.
+func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store.ReplayBatch) (store.ReplayBatchResult, error) {
+	var res store.ReplayBatchResult
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res = store.ReplayBatchResult{}
+		args := []any{
+			sql.Named("app_id", nullID(f.AppID)), sql.Named("type", f.Type),
+			sql.Named("failed_after", nullMicros(f.FailedAfter)), sql.Named("failed_before", nullMicros(f.FailedBefore)),
+			sql.Named("error_contains", f.ErrorContains), sql.Named("through", nullID(f.Through)),
+			sql.Named("before", nullID(b.Before)), sql.Named("limit", b.Limit),
+			sql.Named("default_queue", b.Defaults.Queue), sql.Named("default_max_attempts", b.Defaults.MaxAttempts),
+		}
+		rows, err := tx.QueryContext(ctx, q.Get("SelectDeadForReplay"), args...)
+		if err != nil {
+			return err
+		}
+		var jobs []store.InsertJob
+		for rows.Next() {
+			var e store.InsertJob
+			var entryID uuid.UUID
+			var payload string
+			if err := rows.Scan(&entryID, &e.AppID, &e.Type, &e.Queue, &e.Priority, &payload, &e.MaxAttempts, &e.UniqueKey); err != nil {
+				rows.Close()
+				return err
+			}
+			e.ID, e.Payload, e.ReplayedFrom = newID(), json.RawMessage(payload), &entryID
+			jobs = append(jobs, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		res.Considered = len(jobs)
+		if len(jobs) == 0 {
+			return nil
+		}
+		last := *jobs[len(jobs)-1].ReplayedFrom
+		res.LastID = &last
+		inserted, err := insertBatch(ctx, tx, jobs)
+		if err != nil {
+			return err
+		}
+		replays := make([][2]uuid.UUID, 0, len(inserted))
+		for _, j := range jobs {
+			if _, ok := inserted[j.ID]; ok {
+				replays = append(replays, [2]uuid.UUID{*j.ReplayedFrom, j.ID})
+			}
+		}
+		if len(replays) > 0 {
+			if _, err := tx.ExecContext(ctx, q.Get("MarkReplayed"), sql.Named("replays", jsonParam(replays))); err != nil {
+				return err
+			}
+		}
+		res.Replayed = len(replays)
+		res.Conflicts = res.Considered - res.Replayed
+		return nil
+	})
+	return res, err
+}
+
+// DeleteDead deletes one entry, or returns store.ErrNotFound.
+func (s *Store) DeleteDead(ctx context.Context, id uuid.UUID) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q.Get("DeleteDead"), sql.Named("id", id.String()))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			err = store.ErrNotFound
+		}
+		return err
+	})
+}
+
+// PurgeDeadBatch deletes up to limit matching entries, oldest first.
+func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, limit int) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q.Get("PurgeDead"), append(filterArgs(f), sql.Named("limit", limit))...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+func scanDead(row scanner) (store.DeadJob, error) {
+	var d store.DeadJob
+	var payload, history string
+	var failedAt int64
+	var replayedAt sql.NullInt64
+	var queue, uniqueKey sql.NullString
+	var priority, maxAttempts sql.NullInt64
+	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, &payload, &d.Attempts,
+		&history, &failedAt, &replayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
+		&d.ReplayJobID)
+	if err != nil {
+		return store.DeadJob{}, err
+	}
+	if err := json.Unmarshal([]byte(history), &d.ErrorHistory); err != nil {
+		return store.DeadJob{}, fmt.Errorf("sqlitestore: dead-letter entry %s: error history: %w", d.ID, err)
+	}
+	d.Payload = json.RawMessage(payload)
+	d.FailedAt, d.ReplayedAt = fromMicros(failedAt), fromNullMicros(replayedAt)
+	d.Queue, d.UniqueKey = queue.String, uniqueKey.String
+	d.Priority, d.MaxAttempts = int(priority.Int64), int(maxAttempts.Int64)
+	return d, nil
+}

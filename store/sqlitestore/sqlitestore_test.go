@@ -1,0 +1,71 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/store"
+	"github.com/sluicehq/sluice/store/sqlitestore"
+	"github.com/sluicehq/sluice/store/storetest"
+)
+
+// TestConformance runs the suite every store passes, each subtest on a new SQLite file.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlitestore.Open(context.Background(), testdb.SQLite(t))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}, &storetest.Options{
+		BeginTx:        beginTx,
+		InsertBareDead: insertBareDead,
+		Notifies:       false,
+	})
+}
+
+// beginTx begins the caller's transaction InsertJobs takes: a *sql.Tx on the store's DB().
+func beginTx(t *testing.T, s store.Store) (store.ExternalTx, func(), func()) {
+	t.Helper()
+	tx, err := s.(*sqlitestore.Store).DB().BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("BeginTx: %v", err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	commit := func() {
+		t.Helper()
+		if err := tx.Commit(); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+	}
+	rollback := func() {
+		t.Helper()
+		if err := tx.Rollback(); err != nil {
+			t.Fatalf("Rollback: %v", err)
+		}
+	}
+	return tx, commit, rollback
+}
+
+// insertBareDead writes an entry with only the nine contract columns of DESIGN.md, failed_at
+// and replayed_at left to their defaults, as a writer that knows nothing else would.
+func insertBareDead(t *testing.T, s store.Store, d store.DeadJob) {
+	t.Helper()
+	history := "[]"
+	if len(d.ErrorHistory) > 0 {
+		history = string(jsonText(t, d.ErrorHistory))
+	}
+	_, err := s.(*sqlitestore.Store).DB().ExecContext(context.Background(),
+		`INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history)
+		 VALUES (:id, :original_job_id, :app_id, :type, :payload, :attempts, :error_history)`,
+		sql.Named("id", d.ID.String()), sql.Named("original_job_id", d.OriginalJobID.String()),
+		sql.Named("app_id", d.AppID.String()), sql.Named("type", d.Type),
+		sql.Named("payload", string(d.Payload)), sql.Named("attempts", d.Attempts),
+		sql.Named("error_history", history))
+	if err != nil {
+		t.Fatalf("insert a bare dead-letter entry: %v", err)
+	}
+}

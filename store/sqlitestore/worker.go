@@ -1,0 +1,268 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sluicehq/sluice/store"
+)
+
+// ClaimJobs takes up to params.Limit due pending jobs under the write lock, and returns them
+// in the order they were picked (priority, run_at, id).
+func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job, error) {
+	var jobs []store.Job
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		types := p.Types
+		if types == nil {
+			types = []string{}
+		}
+		rows, err := tx.QueryContext(ctx, q.Get("ClaimJobs"),
+			sql.Named("queue", p.Queue), sql.Named("types", jsonParam(types)), sql.Named("limit", p.Limit),
+			sql.Named("lease_token", p.LeaseToken.String()), sql.Named("lease_ms", millis(p.LeaseDuration)))
+		if err != nil {
+			return err
+		}
+		jobs, err = collectJobs(rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(jobs, func(a, b store.Job) int {
+		if a.Priority != b.Priority {
+			return a.Priority - b.Priority
+		}
+		if c := a.RunAt.Compare(b.RunAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID.String(), b.ID.String())
+	})
+	return jobs, nil
+}
+
+// ExtendLeases renews the leases still held and returns their job ids.
+func (s *Store) ExtendLeases(ctx context.Context, leases []store.Lease, d time.Duration) ([]uuid.UUID, error) {
+	pairs := make([][2]uuid.UUID, len(leases))
+	for i, l := range leases {
+		pairs[i] = [2]uuid.UUID{l.JobID, l.Token}
+	}
+	var ids []uuid.UUID
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, q.Get("ExtendLeases"),
+			sql.Named("leases", jsonParam(pairs)), sql.Named("lease_ms", millis(d)))
+		if err != nil {
+			return err
+		}
+		ids, err = scanIDs(rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// FinishJobs applies finished attempts, one statement per outcome present, in one
+// transaction. If the batch fails (say a dead-letter insert is refused), each finish is
+// retried alone so one bad row cannot hold back the others; a finish that still fails keeps
+// its job running until its lease expires and it is rescued.
+func (s *Store) FinishJobs(ctx context.Context, finishes []store.Finish) ([]bool, error) {
+	applied, err := s.finishBatch(ctx, finishes)
+	if err == nil || len(finishes) == 1 {
+		return applied, err
+	}
+	applied = make([]bool, len(finishes))
+	var errs []error
+	for i := range finishes {
+		one, err := s.finishBatch(ctx, finishes[i:i+1])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %w", finishes[i].Lease.JobID, err))
+			continue
+		}
+		applied[i] = one[0]
+	}
+	return applied, errors.Join(errs...)
+}
+
+// finishBatch runs one statement per outcome present, in the order pgstore sends them, in
+// one transaction.
+func (s *Store) finishBatch(ctx context.Context, finishes []store.Finish) ([]bool, error) {
+	var complete, retry, release, cancel, dead finishGroup
+	for i, f := range finishes {
+		switch f.Outcome {
+		case store.OutcomeComplete:
+			complete.add(i, f)
+		case store.OutcomeRetry:
+			retry.add(i, f)
+		case store.OutcomeSnooze, store.OutcomeRelease:
+			release.add(i, f)
+		case store.OutcomeCancel:
+			cancel.add(i, f)
+		case store.OutcomeDeadLetter:
+			dead.add(i, f)
+		default:
+			return nil, fmt.Errorf("sqlitestore: unknown outcome %d", f.Outcome)
+		}
+	}
+	applied := make([]bool, len(finishes))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		clear(applied)
+		for _, step := range []struct {
+			g     *finishGroup
+			query string
+		}{
+			{&complete, "CompleteJobs"},
+			{&retry, "RetryJobs"},
+			{&release, "ReleaseJobs"},
+			{&cancel, "CancelJobs"},
+		} {
+			if len(step.g.index) == 0 {
+				continue
+			}
+			done, err := step.g.run(ctx, tx, step.query)
+			if err != nil {
+				return err
+			}
+			step.g.markApplied(applied, done)
+		}
+		if len(dead.index) > 0 {
+			done, err := deadLetter(ctx, tx, &dead)
+			if err != nil {
+				return err
+			}
+			dead.markApplied(applied, done)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applied, nil
+}
+
+// deadLetter moves the group's jobs whose lease is held to job_dlq, within tx: the copy and
+// the delete of the same rows, both or neither.
+func deadLetter(ctx context.Context, tx *sql.Tx, g *finishGroup) ([]uuid.UUID, error) {
+	moved, err := g.run(ctx, tx, "DeadLetterJobs")
+	if err != nil {
+		return nil, err
+	}
+	if len(moved) == 0 {
+		return moved, nil
+	}
+	res, err := tx.ExecContext(ctx, q.Get("DeleteDeadLettered"), sql.Named("ids", jsonParam(moved)))
+	if err != nil {
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(len(moved)) {
+		return nil, fmt.Errorf("sqlitestore: dead-lettering copied %d jobs but deleted %d (%v)", len(moved), n, err)
+	}
+	return moved, nil
+}
+
+// finishGroup is one outcome's finishes, passed to its query as one JSON array of
+// [job_id, token, error, delay_ms, dead_id] rows.
+type finishGroup struct {
+	index []int // positions in the caller's slice
+	ids   []uuid.UUID
+	rows  [][]any
+}
+
+func (g *finishGroup) add(i int, f store.Finish) {
+	if f.Outcome == store.OutcomeDeadLetter && slices.Contains(g.ids, f.Lease.JobID) {
+		// The same job twice in one batch is dead-lettered once (and both report the outcome).
+		g.index = append(g.index, i)
+		g.ids = append(g.ids, f.Lease.JobID)
+		return
+	}
+	g.index = append(g.index, i)
+	g.ids = append(g.ids, f.Lease.JobID)
+	g.rows = append(g.rows, []any{f.Lease.JobID, f.Lease.Token, f.Error, millis(f.Delay), newID()})
+}
+
+// run executes query with the group's rows and returns the ids it changed.
+func (g *finishGroup) run(ctx context.Context, tx *sql.Tx, query string) ([]uuid.UUID, error) {
+	rows, err := tx.QueryContext(ctx, q.Get(query), sql.Named("finishes", jsonParam(g.rows)))
+	if err != nil {
+		return nil, err
+	}
+	return scanIDs(rows)
+}
+
+func (g *finishGroup) markApplied(applied []bool, done []uuid.UUID) {
+	doneSet := make(map[uuid.UUID]bool, len(done))
+	for _, id := range done {
+		doneSet[id] = true
+	}
+	for k, i := range g.index {
+		applied[i] = doneSet[g.ids[k]]
+	}
+}
+
+// RescueExpired turns running jobs whose lease expired into failed attempts, in one
+// transaction: retried when attempts remain, dead-lettered when not.
+func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResult, error) {
+	var res store.RescueResult
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res = store.RescueResult{}
+		rows, err := tx.QueryContext(ctx, q.Get("ListExpiredLeases"), sql.Named("limit", limit))
+		if err != nil {
+			return err
+		}
+		var retry, dead finishGroup
+		for rows.Next() {
+			var id, token uuid.UUID
+			var attempts int
+			var exhausted bool
+			if err := rows.Scan(&id, &token, &attempts, &exhausted); err != nil {
+				rows.Close()
+				return err
+			}
+			f := store.Finish{Lease: store.Lease{JobID: id, Token: token}, Error: store.RescueError(attempts)}
+			if exhausted {
+				f.Outcome = store.OutcomeDeadLetter
+				dead.add(len(dead.index), f)
+			} else {
+				f.Outcome = store.OutcomeRetry
+				retry.add(len(retry.index), f)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(retry.index) > 0 {
+			done, err := retry.run(ctx, tx, "RetryJobs")
+			if err != nil {
+				return err
+			}
+			res.Retried = len(done)
+		}
+		if len(dead.index) > 0 {
+			done, err := deadLetter(ctx, tx, &dead)
+			if err != nil {
+				return err
+			}
+			res.DeadLettered = len(done)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.RescueResult{}, err
+	}
+	return res, nil
+}
+
+// ListenForJobs blocks until ctx ends and returns nil: SQLite has no notifications between
+// processes, so workers poll (and a client wakes its own producers when it enqueues).
+func (s *Store) ListenForJobs(ctx context.Context, wake func()) error {
+	<-ctx.Done()
+	return nil
+}
