@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sluicehq/sluice/internal/validate"
 	"github.com/sluicehq/sluice/store"
@@ -127,10 +126,16 @@ func (c *Client) EnqueueMany(ctx context.Context, jobs []NewJob) ([]EnqueueResul
 	return c.enqueue(ctx, nil, jobs, "jobs")
 }
 
-// EnqueueTx inserts jobs inside tx, the caller's own transaction on the client's PostgreSQL
-// database: workers see them once tx commits, and never if it rolls back. On another store it
-// returns ErrTxType.
-func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, jobs ...NewJob) ([]EnqueueResult, error) {
+// Tx is a transaction the caller began on the client's own database, for EnqueueTx: a pgx.Tx
+// on PostgreSQL (begun on any pool or connection to that database), a *sql.Tx on SQLite
+// (begun on the store's DB(), sqlitestore.Store.DB).
+type Tx = store.ExternalTx
+
+// EnqueueTx inserts jobs inside tx, the caller's own transaction: workers see them once tx
+// commits, and never if it rolls back. A transaction of the other store's kind is ErrTxType.
+// On SQLite, tx holds the only write connection until it ends: do not call other writing
+// client methods from the same goroutine before committing.
+func (c *Client) EnqueueTx(ctx context.Context, tx Tx, jobs ...NewJob) ([]EnqueueResult, error) {
 	if tx == nil {
 		return nil, store.Fieldf("tx", "is required")
 	}

@@ -8,10 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sluicehq/sluice"
-	"github.com/sluicehq/sluice/store/pgstore"
 )
 
 func TestEnqueueRejectsBadInputNamingTheField(t *testing.T) {
@@ -142,31 +139,33 @@ func TestUniqueKeyIsIdempotentWhileLive(t *testing.T) {
 
 func TestEnqueueTxCommitsAndRollsBackWithTheCaller(t *testing.T) {
 	t.Parallel()
-	b := setup(t, backends["postgres"](t), nil)
-	pool := b.client.Store().(*pgstore.Store).Pool()
-	job := sluice.NewJob{App: b.app.Name, Type: "tx", Payload: map[string]bool{"ok": true}}
+	forEachBackend(t, func(t *testing.T, url string) {
+		b := setup(t, url, nil)
+		job := sluice.NewJob{App: b.app.Name, Type: "tx", Payload: map[string]bool{"ok": true}}
 
-	err := pgx.BeginFunc(b.ctx, pool, func(tx pgx.Tx) error {
+		tx, _, rollback := b.beginTx(t)
 		if _, err := b.client.EnqueueTx(b.ctx, tx, job); err != nil {
-			return err
+			t.Fatal(err)
 		}
-		return errors.New("the caller's work failed")
+		if err := rollback(); err != nil {
+			t.Fatal(err)
+		}
+		tx, commit, _ := b.beginTx(t)
+		committed, err := b.client.EnqueueTx(b.ctx, tx, job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := commit(); err != nil {
+			t.Fatal(err)
+		}
+		page, _ := b.client.ListJobs(b.ctx, sluice.JobFilter{}, sluice.ListOptions{})
+		if len(page.Items) != 1 || page.Items[0].ID != committed[0].Job.ID {
+			t.Fatalf("want only the committed job, got %d jobs", len(page.Items))
+		}
+		if _, err := b.client.EnqueueTx(b.ctx, struct{}{}, job); !errors.Is(err, sluice.ErrTxType) {
+			t.Fatalf("a foreign transaction type: %v", err)
+		}
 	})
-	if err == nil || err.Error() != "the caller's work failed" {
-		t.Fatal(err)
-	}
-	var committed []sluice.EnqueueResult
-	err = pgx.BeginFunc(b.ctx, pool, func(tx pgx.Tx) error {
-		committed, err = b.client.EnqueueTx(b.ctx, tx, job)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := b.client.ListJobs(b.ctx, sluice.JobFilter{}, sluice.ListOptions{})
-	if len(page.Items) != 1 || page.Items[0].ID != committed[0].Job.ID {
-		t.Fatalf("want only the committed job, got %d jobs", len(page.Items))
-	}
 }
 
 func TestListJobsPagesWithCursors(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/store/pgstore"
+	"github.com/sluicehq/sluice/store/sqlitestore"
 )
 
 func TestMain(m *testing.M) {
@@ -21,6 +23,7 @@ func TestMain(m *testing.M) {
 // backends are the stores every engine test runs against; each returns a fresh database URL.
 var backends = map[string]func(t testing.TB) string{
 	"postgres": testdb.Postgres,
+	"sqlite":   testdb.SQLite,
 }
 
 // forEachBackend runs fn as a parallel subtest per backend.
@@ -36,6 +39,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, url string)) {
 // bundle is what most tests need: a migrated store, a client on it and an app.
 type bundle struct {
 	ctx    context.Context
+	url    string
 	client *sluice.Client
 	app    sluice.App
 }
@@ -73,7 +77,7 @@ func setup(t *testing.T, url string, cfg *sluice.Config) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bundle{ctx: ctx, client: c, app: app}
+	return &bundle{ctx: ctx, url: url, client: c, app: app}
 }
 
 func (b *bundle) start(t *testing.T) {
@@ -148,15 +152,40 @@ func backendOf(url string) string {
 	return "sqlite"
 }
 
-// execSQL runs raw SQL on the test database at url.
-func execSQL(t *testing.T, url, sql string) {
+// execSQL runs raw SQL on the bundle's database.
+func (b *bundle) execSQL(t *testing.T, sql string) {
 	t.Helper()
-	switch backendOf(url) {
-	case "postgres":
-		testdb.Exec(t, url, sql)
+	switch st := b.client.Store().(type) {
+	case *pgstore.Store:
+		testdb.Exec(t, b.url, sql)
+	case *sqlitestore.Store:
+		if _, err := st.DB().ExecContext(b.ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
 	default:
-		t.Fatalf("execSQL: no raw SQL access to %s yet", url)
+		t.Fatalf("execSQL: unknown store %T", st)
 	}
+}
+
+// beginTx begins a transaction of the bundle's store's own kind.
+func (b *bundle) beginTx(t *testing.T) (tx sluice.Tx, commit, rollback func() error) {
+	t.Helper()
+	switch st := b.client.Store().(type) {
+	case *pgstore.Store:
+		ptx, err := st.Pool().Begin(b.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ptx, func() error { return ptx.Commit(b.ctx) }, func() error { return ptx.Rollback(b.ctx) }
+	case *sqlitestore.Store:
+		stx, err := st.DB().BeginTx(b.ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stx, stx.Commit, stx.Rollback
+	}
+	t.Fatalf("beginTx: unknown store")
+	return nil, nil, nil
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -25,6 +25,11 @@ type rawSQL struct {
 }
 
 var backendSQL = map[string]rawSQL{
+	"sqlite": {
+		stealLease:      `UPDATE jobs SET lease_token = '00000000-0000-4000-8000-000000000000', lease_expires_at = 1 WHERE id = '%s'`,
+		refuseDLQInsert: `CREATE TRIGGER refuse_dlq BEFORE INSERT ON job_dlq BEGIN SELECT RAISE(ABORT, 'job_dlq insert refused by test trigger'); END`,
+		allowDLQInsert:  `DROP TRIGGER refuse_dlq`,
+	},
 	"postgres": {
 		stealLease: `UPDATE jobs SET lease_token = gen_random_uuid(), lease_expires_at = now() - interval '1 second' WHERE id = '%s'`,
 		refuseDLQInsert: `CREATE FUNCTION refuse_dlq() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -79,7 +84,7 @@ func TestLostLeaseCancelsTheAttemptAndDropsItsOutcome(t *testing.T) {
 		b.start(t)
 		job := b.enqueue(t, "long", countArgs{})
 		<-started
-		execSQL(t, url, sprintf(backendSQL[backendOf(url)].stealLease, job.ID))
+		b.execSQL(t, sprintf(backendSQL[backendOf(url)].stealLease, job.ID))
 
 		if err := <-cause; err == nil || !strings.Contains(err.Error(), "lease lost") {
 			t.Fatalf("stale attempt's context ended with %v, want the lease-lost cause", err)
@@ -100,7 +105,7 @@ func TestRefusedDeadLetterInsertLosesNothing(t *testing.T) {
 		cfg.Logger = slog.New(giveUp)
 		b := setup(t, url, cfg)
 		sql := backendSQL[backendOf(url)]
-		execSQL(t, url, sql.refuseDLQInsert)
+		b.execSQL(t, sql.refuseDLQInsert)
 		sluice.Handle(b.client, "fatal", func(ctx context.Context, job *sluice.Job, a countArgs) error {
 			return errors.New("always")
 		}, &sluice.TypeOptions{MaxAttempts: 1})
@@ -115,7 +120,7 @@ func TestRefusedDeadLetterInsertLosesNothing(t *testing.T) {
 		if page, _ := b.client.DLQ().List(b.ctx, sluice.Filter{}, sluice.ListOptions{All: true}); len(page.Items) != 0 {
 			t.Fatalf("a refused insert left %d entries", len(page.Items))
 		}
-		execSQL(t, url, sql.allowDLQInsert)
+		b.execSQL(t, sql.allowDLQInsert)
 		dead := b.waitForDead(t, job.ID.String())
 		if _, err := b.client.GetJob(b.ctx, job.ID); !errors.Is(err, sluice.ErrNotFound) {
 			t.Fatalf("job in both tables: %v", err)
