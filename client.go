@@ -245,6 +245,12 @@ func encodePayload(field string, payload any) (json.RawMessage, error) {
 	return raw, nil
 }
 
+// Stats counts jobs by state and un-replayed dead-letter entries per app and job type,
+// ordered by app id then type.
+func (c *Client) Stats(ctx context.Context) ([]TypeStats, error) {
+	return c.store.Stats(ctx)
+}
+
 // GetJob returns the job with this id, or ErrNotFound.
 func (c *Client) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
 	return c.store.GetJob(ctx, id)

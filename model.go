@@ -17,6 +17,8 @@ type (
 	// EnqueueResult is one enqueued job; Duplicate says its unique key matched a live job,
 	// which Job then is.
 	EnqueueResult = store.InsertResult
+	// TypeStats counts one app's jobs of one type by state, and its dead-letter entries.
+	TypeStats = store.TypeStats
 )
 
 // The job statuses.

@@ -64,3 +64,13 @@ func (m Migration) MarshalJSON() ([]byte, error) {
 		AppliedAt *jsonTime `json:"appliedAt"`
 	}{plain(m), optTime(m.AppliedAt)})
 }
+
+// MarshalJSON writes the counts with their times in TimeFormat.
+func (t TypeStats) MarshalJSON() ([]byte, error) {
+	type plain TypeStats
+	return json.Marshal(struct {
+		plain
+		OldestPendingRunAt *jsonTime `json:"oldestPendingRunAt,omitempty"`
+		OldestDeadAt       *jsonTime `json:"oldestDeadAt,omitempty"`
+	}{plain(t), optTime(t.OldestPendingRunAt), optTime(t.OldestDeadAt)})
+}

@@ -87,6 +87,10 @@ type Store interface {
 	ReplayDeadBatch(ctx context.Context, filter DeadFilter, batch ReplayBatch) (ReplayBatchResult, error)
 	// DeleteDead deletes one entry, replayed or not, or returns ErrNotFound.
 	DeleteDead(ctx context.Context, id uuid.UUID) error
+	// Stats counts jobs by state and un-replayed dead-letter entries, per app and job type,
+	// ordered by app id then type.
+	Stats(ctx context.Context) ([]TypeStats, error)
+
 	// PurgeDeadBatch deletes up to limit entries matching the filter in one transaction and
 	// returns how many it deleted.
 	PurgeDeadBatch(ctx context.Context, filter DeadFilter, limit int) (int, error)
@@ -247,4 +251,23 @@ type ReplayBatchResult struct {
 	Conflicts int
 	// LastID is the oldest id considered, the cursor for the next batch.
 	LastID *uuid.UUID
+}
+
+// TypeStats counts one app's jobs of one type by state.
+type TypeStats struct {
+	AppID uuid.UUID `json:"appId"`
+	Type  string    `json:"type"`
+	// Pending counts pending jobs that have not failed yet (due now or scheduled).
+	Pending int64 `json:"pending"`
+	// Retrying counts pending jobs with a failed attempt behind them, waiting for the next.
+	Retrying  int64 `json:"retrying"`
+	Running   int64 `json:"running"`
+	Completed int64 `json:"completed"`
+	Cancelled int64 `json:"cancelled"`
+	// Dead counts un-replayed dead-letter entries.
+	Dead int64 `json:"dead"`
+	// OldestPendingRunAt is the earliest run_at of a pending job, if any.
+	OldestPendingRunAt *time.Time `json:"oldestPendingRunAt,omitempty"`
+	// OldestDeadAt is when the oldest un-replayed entry failed, if any.
+	OldestDeadAt *time.Time `json:"oldestDeadAt,omitempty"`
 }

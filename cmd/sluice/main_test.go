@@ -51,12 +51,20 @@ func (r result) String() string {
 }
 
 // run runs the command with args, SLUICE_DATABASE_URL set to url (unset when url is ""),
-// and stdin as its input.
+// and stdin as its input, in a directory of its own.
 func run(t *testing.T, url, stdin string, args ...string) result {
+	t.Helper()
+	return runIn(t, t.TempDir(), url, stdin, args...)
+}
+
+// runIn is run in the directory dir, where a command without a database URL finds or
+// makes ./sluice.db.
+func runIn(t *testing.T, dir, url, stdin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, databaseURLEnv+"=") {
 			cmd.Env = append(cmd.Env, kv)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -17,13 +19,18 @@ import (
 // databaseURLEnv is the environment variable read when --database-url is not given.
 const databaseURLEnv = "SLUICE_DATABASE_URL"
 
+// defaultDatabaseFile is the embedded SQLite database used when no URL is given.
+const defaultDatabaseFile = "sluice.db"
+
 const rootLong = `Sluice is durable, multi-tenant background-job processing with a dead-letter queue.
 This command migrates the schema, manages apps, enqueues and inspects jobs, and triages the
 dead-letter queue (DLQ).
 
 Database:
-  --database-url, else the ` + databaseURLEnv + ` environment variable
-  (postgres://user:password@host:5432/db?sslmode=disable). The password is never printed.
+  --database-url, else the ` + databaseURLEnv + ` environment variable, else the embedded
+  SQLite file ./` + defaultDatabaseFile + `, created and migrated when it does not exist yet.
+  PostgreSQL: postgres://user:password@host:5432/db?sslmode=disable (the password is never
+  printed). SQLite: sqlite:PATH or a plain file path.
 
 Output:
   Human-readable tables and details on stdout. With --json, stdout is exactly one JSON
@@ -57,6 +64,9 @@ type cli struct {
 	ran bool
 	// secretURL is the database URL in use, kept to scrub its password from any error text.
 	secretURL string
+	// newDefault is set when the command uses the embedded default database and it does not
+	// exist yet: it is migrated as soon as it is opened.
+	newDefault bool
 }
 
 // execute runs the command line args and returns the process's exit status.
@@ -87,7 +97,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&c.databaseURL, "database-url", "", "database URL (default $"+databaseURLEnv+")")
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly one JSON document on stdout")
-	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(), c.dlqCommand())
+	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(), c.dlqCommand(), c.demoCommand())
 	return root
 }
 
@@ -100,17 +110,35 @@ func (c *cli) runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra
 }
 
 // resolveDatabaseURL decides which database the command works on: --database-url, else
-// $SLUICE_DATABASE_URL. This is the one place that decision is made.
+// $SLUICE_DATABASE_URL, else the embedded SQLite file ./sluice.db. This is the one place that
+// decision is made.
 func (c *cli) resolveDatabaseURL() (string, error) {
 	url := c.databaseURL
 	if url == "" {
 		url = c.getenv(databaseURLEnv)
 	}
 	if url == "" {
-		return "", usagef("no database: set --database-url or %s (e.g. postgres://user:password@localhost:5432/sluice?sslmode=disable)", databaseURLEnv)
+		url = "sqlite:" + defaultDatabaseFile
+		_, err := os.Stat(defaultDatabaseFile)
+		c.newDefault = errors.Is(err, fs.ErrNotExist)
 	}
 	c.secretURL = url
 	return url, nil
+}
+
+// migrateNewDefault migrates the embedded default database when this command created it, so
+// that a newcomer's first command works without `sluice migrate up`.
+func (c *cli) migrateNewDefault(ctx context.Context, st store.Store) error {
+	if !c.newDefault {
+		return nil
+	}
+	c.newDefault = false
+	applied, err := st.MigrateUp(ctx)
+	if err != nil {
+		return fmt.Errorf("migrating the new ./%s: %w", defaultDatabaseFile, err)
+	}
+	c.notice("Created ./%s (SQLite) and applied %d migrations.", defaultDatabaseFile, len(applied))
+	return nil
 }
 
 // openStore opens the configured database's store, for commands that need no client.
@@ -146,6 +174,9 @@ func (c *cli) withClient(ctx context.Context, fn func(cl *sluice.Client) error) 
 	}
 	// The client is never started, so closing it only releases its connections.
 	defer cl.Close(context.WithoutCancel(ctx))
+	if err := c.migrateNewDefault(ctx, cl.Store()); err != nil {
+		return err
+	}
 	err = fn(cl)
 	if unexpected(err) && ctx.Err() == nil {
 		if pending := pendingMigrations(ctx, cl.Store()); pending > 0 {

@@ -46,8 +46,6 @@ func TestFlagsBeforeAndAfterArguments(t *testing.T) {
 
 func TestDatabaseURL(t *testing.T) {
 	t.Parallel()
-	checkFail(t, run(t, "", "", "apps", "list"), exitUsage,
-		[]string{"no database: set --database-url or SLUICE_DATABASE_URL"}, []string{"apps", "list"})
 	checkFail(t, run(t, "mysql://u:p@localhost/db", "", "apps", "list", "--json"), exitUsage,
 		[]string{"--database-url: must start with postgres://, postgresql:// or sqlite:, or be a file path"}, []string{"apps", "list", "--json"})
 

@@ -288,6 +288,28 @@ WHERE id IN (
 );
 
 -- ============================================================================================
+-- Counts
+-- ============================================================================================
+
+-- name: JobStats
+-- Per app and type. A pending job with a last error is waiting for a retry.
+SELECT app_id, type,
+       count(*) FILTER (WHERE status = 'pending' AND last_error IS NULL),
+       count(*) FILTER (WHERE status = 'pending' AND last_error IS NOT NULL),
+       count(*) FILTER (WHERE status = 'running'),
+       count(*) FILTER (WHERE status = 'completed'),
+       count(*) FILTER (WHERE status = 'cancelled'),
+       min(run_at) FILTER (WHERE status = 'pending')
+FROM jobs
+GROUP BY app_id, type;
+
+-- name: DeadStats
+SELECT app_id, type, count(*), min(failed_at)
+FROM job_dlq
+WHERE replayed_at IS NULL
+GROUP BY app_id, type;
+
+-- ============================================================================================
 -- Connection and migration bookkeeping
 -- ============================================================================================
 

@@ -93,6 +93,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"Replay", testReplay},
 		{"ReplayBatch", testReplayBatch},
 		{"Purge", testPurge},
+		{"Stats", testStats},
 		{"Errors", testErrors},
 	}
 	for _, g := range groups {

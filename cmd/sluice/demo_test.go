@@ -1,0 +1,83 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice"
+)
+
+func TestEmbeddedDefaultDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := runIn(t, dir, "", "", "apps", "create", "first")
+	if r.code != 0 || !strings.Contains(r.stderr, "Created ./sluice.db (SQLite) and applied 3 migrations.") {
+		t.Fatalf("first command on a new directory: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sluice.db")); err != nil {
+		t.Fatal(err)
+	}
+	r = runIn(t, dir, "", "", "apps", "list", "--json")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("second command: %s", r)
+	}
+	var page sluice.Page[sluice.App]
+	decodeOne(t, r.stdout, &page)
+	if len(page.Items) != 1 || page.Items[0].Name != "first" {
+		t.Fatalf("apps in ./sluice.db: %+v", page.Items)
+	}
+	r = runIn(t, dir, "", "", "migrate", "status", "--json")
+	if r.code != 0 || strings.Contains(r.stdout, "null") {
+		t.Fatalf("migrate status: %s", r)
+	}
+}
+
+func TestDemoRunsAndLeavesTheDatabaseForTheDLQ(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := runIn(t, dir, "", "", "demo", "--duration", "3s")
+	if r.code != 0 {
+		t.Fatalf("demo: %s", r)
+	}
+	for _, want := range []string{"acme", "globex", "initech", "email.send", "image.resize", "invoice.charge", "DEAD", "sluice dlq list"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("demo output lacks %q: %s", want, r)
+		}
+	}
+	if strings.Contains(r.stdout, "\x1b[") {
+		t.Fatalf("demo drew terminal escapes into a pipe: %q", r.stdout)
+	}
+	// invoice.charge always fails with two attempts 100ms apart, and the first batch holds one
+	// of every app and type: its entries are there long before three seconds pass.
+	r = runIn(t, dir, "", "", "dlq", "list", "--type", "invoice.charge", "--json")
+	var page sluice.Page[sluice.DeadJob]
+	decodeOne(t, r.stdout, &page)
+	if r.code != 0 || len(page.Items) < 3 {
+		t.Fatalf("dlq list after the demo: %d entries: %s", len(page.Items), r)
+	}
+	for _, d := range page.Items {
+		if d.Attempts != 2 || len(d.ErrorHistory) != 2 || !strings.Contains(d.LastError(), "card declined") {
+			t.Fatalf("entry %+v", d)
+		}
+	}
+
+	// A second run reuses the database; --json prints only the final counts.
+	r = runIn(t, dir, "", "", "demo", "--duration", "1s", "--json")
+	var rows []demoRow
+	decodeOne(t, r.stdout, &rows)
+	if r.code != 0 || len(rows) != 9 {
+		t.Fatalf("demo --json: %d rows: %s", len(rows), r)
+	}
+}
+
+func TestDemoOnPostgres(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	r := run(t, e.url, "", "demo", "--duration", "1s", "--rate", "50")
+	if r.code != 0 || !strings.Contains(r.stdout, "invoice.charge") {
+		t.Fatalf("demo on PostgreSQL: %s", r)
+	}
+	checkFail(t, run(t, e.url, "", "demo", "--rate", "0"), exitUsage, []string{"--rate: must be between 1 and 10000"}, []string{"demo", "--rate", "0"})
+}
