@@ -109,6 +109,9 @@ func (c *completer) flush(batch []queuedFinish) {
 			c.retryLater(q)
 			continue
 		}
+		if ok && (q.f.Outcome == store.OutcomeRetry || q.f.Outcome == store.OutcomeSnooze) {
+			c.e.wakeAfter(q.a.job.Queue, q.f.Delay)
+		}
 		switch {
 		case !ok && err == nil:
 			c.e.log.Warn("sluice: outcome not applied: the lease was lost before it was written",

@@ -175,6 +175,14 @@ func (e *engine) wakeAll() {
 	}
 }
 
+// wakeAfter prompts the queue's producer to look again when a job this worker put back
+// becomes due, if that is sooner than its next poll.
+func (e *engine) wakeAfter(queue string, d time.Duration) {
+	if p := e.producers[queue]; p != nil && d < e.cfg.PollInterval {
+		time.AfterFunc(d, p.signal)
+	}
+}
+
 // wakeFor is called after this client inserted jobs: the producers of their queues look at
 // once (notifications from the database may come later, or not at all).
 func (c *Client) wakeFor(jobs []store.InsertJob) {

@@ -99,6 +99,19 @@ type worker struct {
 // CHAOS_* settings.
 func (c *cluster) startWorker(env ...string) *worker {
 	c.t.Helper()
+	return c.startProcess("chaos worker ready", env...)
+}
+
+// startEnqueuer starts a process that enqueues jobs until it is killed, appending each
+// acknowledged id to the file acks.
+func (c *cluster) startEnqueuer(acks string) *worker {
+	c.t.Helper()
+	return c.startProcess("chaos enqueuer ready", "CHAOS_MODE=enqueue", "CHAOS_APP="+c.app.ID.String(), "CHAOS_ACKS="+acks)
+}
+
+// startProcess starts the chaos binary and waits for its ready line.
+func (c *cluster) startProcess(ready string, env ...string) *worker {
+	c.t.Helper()
 	c.mu.Lock()
 	n := len(c.workers)
 	c.mu.Unlock()
@@ -122,7 +135,7 @@ func (c *cluster) startWorker(env ...string) *worker {
 	c.mu.Lock()
 	c.workers = append(c.workers, w)
 	c.mu.Unlock()
-	c.waitForLog(w, "chaos worker ready")
+	c.waitForLog(w, ready)
 	return w
 }
 
@@ -237,6 +250,16 @@ func (s snapshot) finished() int {
 	return n
 }
 
+// settled reports whether no job is pending or running.
+func (s snapshot) settled() bool {
+	for _, j := range s.jobs {
+		if j.Status == sluice.StatusPending || j.Status == sluice.StatusRunning {
+			return false
+		}
+	}
+	return true
+}
+
 // waitFinished waits until at least n jobs are in a final state.
 func (c *cluster) waitFinished(n int) {
 	c.t.Helper()
@@ -267,8 +290,24 @@ func (c *cluster) events() []event.Event {
 	return out
 }
 
-// postgresURL gives each test its own schema.
-func postgresURL(t *testing.T) string { return testdb.Postgres(t) }
+// backends are the stores the fault tests run on; each gives the test a fresh database.
+var backends = []struct {
+	name string
+	url  func(t testing.TB) string
+}{
+	{"postgres", testdb.Postgres},
+	{"sqlite", testdb.SQLite},
+}
+
+// forEachBackend runs fn as a parallel subtest per backend.
+func forEachBackend(t *testing.T, fn func(t *testing.T, url string)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b.url(t))
+		})
+	}
+}
 
 func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)

@@ -6,6 +6,10 @@
 // It is configured by environment variables: CHAOS_DATABASE_URL, CHAOS_HISTORY (the history
 // file), CHAOS_CONCURRENCY (default 8), CHAOS_LEASE (default 1s), CHAOS_STOP_GRACE (how long a
 // SIGTERM waits for running jobs, default 10s). Logs go to stderr as JSON.
+//
+// With CHAOS_MODE=enqueue it is a producer instead: it enqueues batches of chaos jobs into
+// the app CHAOS_APP for as long as it lives, appending each acknowledged job id to the file
+// CHAOS_ACKS only after its enqueue returned.
 package main
 
 import (
@@ -33,6 +37,9 @@ func main() {
 }
 
 func run() error {
+	if os.Getenv("CHAOS_MODE") == "enqueue" {
+		return enqueueForever()
+	}
 	history, err := os.OpenFile(os.Getenv("CHAOS_HISTORY"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -119,4 +126,36 @@ func envDuration(name string, def time.Duration) time.Duration {
 		return v
 	}
 	return def
+}
+
+// enqueueForever enqueues batches of ten quick jobs until the process is killed, recording
+// every acknowledged id.
+func enqueueForever() error {
+	acks, err := os.OpenFile(os.Getenv("CHAOS_ACKS"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	client, err := sluice.Open(ctx, os.Getenv("CHAOS_DATABASE_URL"), nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, `{"msg":"chaos enqueuer ready"}`)
+	for {
+		batch := make([]sluice.NewJob, 10)
+		for i := range batch {
+			batch[i] = sluice.NewJob{App: os.Getenv("CHAOS_APP"), Type: "chaos.work", Payload: event.Args{SleepMs: 1}, MaxAttempts: 5}
+		}
+		res, err := client.EnqueueMany(ctx, batch)
+		if err != nil {
+			return err
+		}
+		var lines []byte
+		for _, r := range res {
+			lines = append(lines, r.Job.ID.String()+"\n"...)
+		}
+		if _, err := acks.Write(lines); err != nil {
+			return err
+		}
+	}
 }
