@@ -14,27 +14,31 @@ const (
 )
 
 // ErrorText makes handler error text storable and bounded: invalid UTF-8 becomes U+FFFD, NUL
-// bytes are removed, and text over max bytes is cut at a character boundary with a marker
+// bytes are removed, and text over limit bytes is cut at a character boundary with a marker
 // saying how much was dropped. It never fails: an error's content must not be able to break
 // the failure path.
-func ErrorText(s string, max int) string {
-	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 && len(s) <= max {
+func ErrorText(s string, limit int) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 && len(s) <= limit {
 		return s
 	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.ReplaceAll(s, "\x00", "")
-	if len(s) <= max {
+	if len(s) <= limit {
 		return s
 	}
 	total := len(s)
 	marker := func(n int) string { return "… [truncated " + strconv.Itoa(n) + " bytes]" }
 	// The marker's own length depends on the count; size the cut for the longest it can be.
-	keep := max - len(marker(total))
-	if keep < 0 {
-		keep = 0
+	keep := limit - len(marker(total))
+	withMarker := keep >= 0
+	if !withMarker { // no room for the marker: cut to the bound alone
+		keep = max(limit, 0)
 	}
 	for keep > 0 && !utf8.RuneStart(s[keep]) {
 		keep--
+	}
+	if !withMarker {
+		return s[:keep]
 	}
 	return s[:keep] + marker(total-keep)
 }
