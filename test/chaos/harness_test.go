@@ -184,6 +184,25 @@ func (c *cluster) waitFor(what string, cond func() bool) {
 	}
 }
 
+// waitRunningLong waits until the worker has started one of the given jobs and not ended it.
+func (c *cluster) waitRunningLong(w *worker, jobs map[string]bool) {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("worker %d to be running a long job", w.pid()), func() bool {
+		open := map[string]bool{}
+		for _, e := range c.events() {
+			if e.PID == w.pid() && jobs[e.Job] {
+				open[e.Job] = e.Event == "start"
+			}
+		}
+		for _, running := range open {
+			if running {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // enqueue inserts n chaos jobs and returns their ids.
 func (c *cluster) enqueue(n, maxAttempts int, args func(i int) event.Args) []uuid.UUID {
 	c.t.Helper()
@@ -313,3 +332,4 @@ func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err
 }
+
