@@ -85,17 +85,25 @@ func Load(fsys fs.FS) ([]File, error) {
 	return files, nil
 }
 
+// lockAndRead takes the migration lock and reads the applied versions.
+func lockAndRead(ctx context.Context, d Driver) (unlock func(), applied map[int]time.Time, err error) {
+	if unlock, err = d.Lock(ctx); err != nil {
+		return nil, nil, fmt.Errorf("migrate: lock: %w", err)
+	}
+	if applied, err = d.Applied(ctx); err != nil {
+		unlock()
+		return nil, nil, fmt.Errorf("migrate: read applied versions: %w", err)
+	}
+	return unlock, applied, nil
+}
+
 // Up applies every migration not yet applied, oldest first, and returns those it applied.
 func Up(ctx context.Context, d Driver, files []File) ([]store.Migration, error) {
-	unlock, err := d.Lock(ctx)
+	unlock, applied, err := lockAndRead(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: lock: %w", err)
+		return nil, err
 	}
 	defer unlock()
-	applied, err := d.Applied(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
-	}
 	var done []store.Migration
 	for _, f := range files {
 		if _, ok := applied[f.Version]; ok {
@@ -116,15 +124,11 @@ func Down(ctx context.Context, d Driver, files []File, to int) ([]store.Migratio
 	if to < 0 {
 		return nil, store.Fieldf("to", "must be 0 or more, got %d", to)
 	}
-	unlock, err := d.Lock(ctx)
+	unlock, applied, err := lockAndRead(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: lock: %w", err)
+		return nil, err
 	}
 	defer unlock()
-	applied, err := d.Applied(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
-	}
 	var done []store.Migration
 	for i := len(files) - 1; i >= 0; i-- {
 		f := files[i]
@@ -146,15 +150,11 @@ func Down(ctx context.Context, d Driver, files []File, to int) ([]store.Migratio
 // Versions applied by a newer binary that this one does not know are listed with an empty
 // name.
 func Status(ctx context.Context, d Driver, files []File) ([]store.Migration, error) {
-	unlock, err := d.Lock(ctx)
+	unlock, applied, err := lockAndRead(ctx, d)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: lock: %w", err)
+		return nil, err
 	}
 	defer unlock()
-	applied, err := d.Applied(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
-	}
 	known := map[int]bool{}
 	var out []store.Migration
 	for _, f := range files {

@@ -3,7 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -74,21 +73,7 @@ func (s *Store) ExtendLeases(ctx context.Context, leases []store.Lease, d time.D
 // retried alone so one bad row cannot hold back the others; a finish that still fails keeps
 // its job running until its lease expires and it is rescued.
 func (s *Store) FinishJobs(ctx context.Context, finishes []store.Finish) ([]bool, error) {
-	applied, err := s.finishBatch(ctx, finishes)
-	if err == nil || len(finishes) == 1 {
-		return applied, err
-	}
-	applied = make([]bool, len(finishes))
-	var errs []error
-	for i := range finishes {
-		one, err := s.finishBatch(ctx, finishes[i:i+1])
-		if err != nil {
-			errs = append(errs, fmt.Errorf("job %s: %w", finishes[i].Lease.JobID, err))
-			continue
-		}
-		applied[i] = one[0]
-	}
-	return applied, errors.Join(errs...)
+	return store.FinishBatchOrEach(ctx, finishes, s.finishBatch)
 }
 
 // finishBatch runs one statement per outcome present, in the order pgstore sends them, in
