@@ -2,6 +2,7 @@ package sluice
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"time"
 
@@ -144,7 +145,8 @@ func (d *DLQ) Replay(ctx context.Context, id uuid.UUID) (Job, error) {
 	if entry.ReplayedAt != nil {
 		return Job{}, ErrAlreadyReplayed
 	}
-	job, err := d.c.store.ReplayDead(ctx, store.ReplayParams{ID: id, Defaults: d.c.typeDefaults(entry.Type)})
+	audit := newAudit(ctx, "dlq.replay", &entry.AppID, map[string]any{"id": id})
+	job, err := d.c.store.ReplayDead(ctx, store.ReplayParams{ID: id, Defaults: d.c.typeDefaults(entry.Type), Audit: audit})
 	if err != nil {
 		return Job{}, err
 	}
@@ -223,6 +225,7 @@ func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (Rep
 		limiter = rate.NewLimiter(rate.Limit(opts.Rate), batchSize)
 	}
 	defaults := d.c.typeDefaults(f.Type)
+	audit := newAudit(ctx, "dlq.replay_many", sf.AppID, map[string]any{"filter": f, "rate": opts.Rate})
 	var res ReplayResult
 	var before *uuid.UUID
 	for {
@@ -234,7 +237,7 @@ func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (Rep
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		b, err := d.c.store.ReplayDeadBatch(ctx, sf, store.ReplayBatch{Before: before, Limit: batchSize, Defaults: defaults})
+		b, err := d.c.store.ReplayDeadBatch(ctx, sf, store.ReplayBatch{Before: before, Limit: batchSize, Defaults: defaults, Audit: audit})
 		if err != nil {
 			return res, err
 		}
@@ -290,8 +293,9 @@ func (d *DLQ) Purge(ctx context.Context, f Filter, opts PurgeOptions) (PurgeResu
 		return PurgeResult{Matched: int(n)}, err
 	}
 	res := PurgeResult{Matched: int(n)}
+	audit := newAudit(ctx, "dlq.purge", sf.AppID, map[string]any{"filter": f, "replayedOnly": opts.ReplayedOnly})
 	for {
-		deleted, err := d.c.store.PurgeDeadBatch(ctx, sf, purgeBatch)
+		deleted, err := d.c.store.PurgeDeadBatch(ctx, sf, store.PurgeBatch{Limit: purgeBatch, Audit: audit})
 		res.Purged += deleted
 		if err != nil || deleted < purgeBatch {
 			return res, err
@@ -301,7 +305,20 @@ func (d *DLQ) Purge(ctx context.Context, f Filter, opts PurgeOptions) (PurgeResu
 
 // Delete deletes one entry, replayed or not, or returns ErrNotFound.
 func (d *DLQ) Delete(ctx context.Context, id uuid.UUID) error {
-	return d.c.store.DeleteDead(ctx, id)
+	entry, err := d.c.store.GetDead(ctx, id)
+	if err != nil {
+		return err
+	}
+	return d.c.store.DeleteDead(ctx, id, newAudit(ctx, "dlq.delete", &entry.AppID, map[string]any{"id": id}))
+}
+
+// newAudit starts the audit record of one operation by the context's actor.
+func newAudit(ctx context.Context, action string, app *uuid.UUID, details map[string]any) *store.Audit {
+	raw, err := json.Marshal(details)
+	if err != nil {
+		raw = []byte("{}")
+	}
+	return &store.Audit{ID: newID(), Actor: actorOf(ctx), Action: action, AppID: app, Details: raw}
 }
 
 // wakeAllLocal prompts every producer of a running client to look for jobs now.

@@ -85,15 +85,33 @@ type Store interface {
 	// in the batch's window, newest first, in one transaction. Entries whose unique key is held
 	// by a live job are skipped and counted as conflicts.
 	ReplayDeadBatch(ctx context.Context, filter DeadFilter, batch ReplayBatch) (ReplayBatchResult, error)
-	// DeleteDead deletes one entry, replayed or not, or returns ErrNotFound.
-	DeleteDead(ctx context.Context, id uuid.UUID) error
+	// DeleteDead deletes one entry, replayed or not, or returns ErrNotFound. With audit set, the
+	// deletion is recorded in the audit log in the same transaction.
+	DeleteDead(ctx context.Context, id uuid.UUID, audit *Audit) error
 	// Stats counts jobs by state and un-replayed dead-letter entries, per app and job type,
 	// ordered by app id then type.
 	Stats(ctx context.Context) ([]TypeStats, error)
 
-	// PurgeDeadBatch deletes up to limit entries matching the filter in one transaction and
-	// returns how many it deleted.
-	PurgeDeadBatch(ctx context.Context, filter DeadFilter, limit int) (int, error)
+	// PurgeDeadBatch deletes up to batch.Limit entries matching the filter in one transaction
+	// (adding their count to batch.Audit's row, when set) and returns how many it deleted.
+	PurgeDeadBatch(ctx context.Context, filter DeadFilter, batch PurgeBatch) (int, error)
+
+	// CreateToken stores a new API token (its secret only as a hash). A token scoped to an
+	// app that does not exist is a *FieldError on "app" wrapping ErrNotFound.
+	CreateToken(ctx context.Context, token Token) (Token, error)
+	// GetToken returns the token with this id, revoked or not, or ErrNotFound.
+	GetToken(ctx context.Context, id uuid.UUID) (Token, error)
+	// ListTokens returns every token, newest first.
+	ListTokens(ctx context.Context) ([]Token, error)
+	// RevokeToken marks the token revoked (a no-op if it already is), or returns ErrNotFound.
+	RevokeToken(ctx context.Context, id uuid.UUID) error
+
+	// ListAudit returns audit-log entries, newest first, after the page's cursor id.
+	ListAudit(ctx context.Context, page Page) ([]AuditEntry, error)
+
+	// Health reports what an operator watches in the database itself: table sizes and dead
+	// rows, transaction-id age, and settings that weaken durability.
+	Health(ctx context.Context) (Health, error)
 }
 
 // ExternalTx is a transaction the caller began on the store's own database and passes to
@@ -230,6 +248,8 @@ type ReplayDefaults struct {
 type ReplayParams struct {
 	ID       uuid.UUID
 	Defaults ReplayDefaults
+	// Audit, when set, records the replay in the audit log in the same transaction.
+	Audit *Audit
 }
 
 // ReplayBatch is one bounded step of a bulk replay: un-replayed entries below Before (when
@@ -239,6 +259,17 @@ type ReplayBatch struct {
 	Before   *uuid.UUID
 	Limit    int
 	Defaults ReplayDefaults
+	// Audit, when set, adds the batch's replayed count to the operation's audit row in the
+	// same transaction.
+	Audit *Audit
+}
+
+// PurgeBatch is one bounded step of a purge.
+type PurgeBatch struct {
+	Limit int
+	// Audit, when set, adds the batch's deleted count to the operation's audit row in the
+	// same transaction.
+	Audit *Audit
 }
 
 // ReplayBatchResult counts one batch of a bulk replay.
@@ -270,4 +301,70 @@ type TypeStats struct {
 	OldestPendingRunAt *time.Time `json:"oldestPendingRunAt,omitempty"`
 	// OldestDeadAt is when the oldest un-replayed entry failed, if any.
 	OldestDeadAt *time.Time `json:"oldestDeadAt,omitempty"`
+}
+
+// Token is an API bearer token. Its secret is shown once, when it is made; the store keeps
+// only a hash of it.
+type Token struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+	// AppID scopes the token to one app; nil makes it an admin token.
+	AppID *uuid.UUID `json:"appId,omitempty"`
+	// ReadOnly tokens may only read.
+	ReadOnly bool `json:"readOnly"`
+	// SecretHash is the SHA-256 of the token's secret.
+	SecretHash []byte     `json:"-"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
+	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+}
+
+// Audit names the operation a change belongs to. Every transaction of the operation adds how
+// many rows it changed to one audit_log row with the operation's ID, in that transaction, so
+// the log always matches what was committed.
+type Audit struct {
+	ID uuid.UUID
+	// Actor is who: "token:<id>" for the HTTP API, "cli:<user>" for the CLI.
+	Actor string
+	// Action is what: dlq.replay, dlq.replay_many, dlq.purge, dlq.delete.
+	Action string
+	// AppID is the app the operation was limited to, if any.
+	AppID *uuid.UUID
+	// Details is a JSON object: the entry id, or the filter and options.
+	Details json.RawMessage
+}
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	ID      uuid.UUID       `json:"id"`
+	At      time.Time       `json:"at"`
+	Actor   string          `json:"actor"`
+	Action  string          `json:"action"`
+	AppID   *uuid.UUID      `json:"appId,omitempty"`
+	Details json.RawMessage `json:"details"`
+	// Count is how many entries the operation changed.
+	Count int `json:"count"`
+}
+
+// Health is what Store.Health reports.
+type Health struct {
+	// Tables are Sluice's tables with their sizes, where the backend knows them.
+	Tables []TableHealth `json:"tables"`
+	// XIDAge is the age in transactions of the database's oldest unfrozen transaction id, and
+	// MultiXactAge likewise for multixacts (PostgreSQL; 0 elsewhere).
+	XIDAge       int64 `json:"xidAge"`
+	MultiXactAge int64 `json:"multiXactAge"`
+	// Warnings name settings that weaken the durability Sluice promises (fsync or
+	// synchronous_commit off, SQLite synchronous=OFF).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// TableHealth is one table's size.
+type TableHealth struct {
+	Name string `json:"name"`
+	// LiveRows and DeadRows are the live and not-yet-vacuumed row estimates (PostgreSQL); on
+	// SQLite LiveRows is the row count and DeadRows 0.
+	LiveRows  int64 `json:"liveRows"`
+	DeadRows  int64 `json:"deadRows"`
+	SizeBytes int64 `json:"sizeBytes"`
 }

@@ -70,8 +70,10 @@ func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, q.Get("NotifyJobs"), s.channel)
-		return err
+		if _, err = tx.Exec(ctx, q.Get("NotifyJobs"), s.channel); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, p.Audit, 1)
 	})
 	return job, err
 }
@@ -126,29 +128,41 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 		}
 		res.Replayed = len(entryIDs)
 		res.Conflicts = res.Considered - res.Replayed
-		return nil
+		return recordAudit(ctx, tx, b.Audit, res.Replayed)
 	})
 	return res, err
 }
 
 // DeleteDead deletes one entry, or returns store.ErrNotFound.
-func (s *Store) DeleteDead(ctx context.Context, id uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, q.Get("DeleteDead"), id)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = store.ErrNotFound
-	}
-	return err
+func (s *Store) DeleteDead(ctx context.Context, id uuid.UUID, audit *store.Audit) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, q.Get("DeleteDead"), id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		return recordAudit(ctx, tx, audit, 1)
+	})
 }
 
-// PurgeDeadBatch deletes up to limit matching entries.
-func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, limit int) (int, error) {
-	args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
-	args = append(args, limit)
-	tag, err := s.pool.Exec(ctx, q.Get("PurgeDead"), args...)
+// PurgeDeadBatch deletes up to b.Limit matching entries.
+func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, b store.PurgeBatch) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
+		tag, err := tx.Exec(ctx, q.Get("PurgeDead"), append(args, b.Limit)...)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		return recordAudit(ctx, tx, b.Audit, n)
+	})
 	if err != nil {
 		return 0, err
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {

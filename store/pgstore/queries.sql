@@ -338,3 +338,36 @@ INSERT INTO sluice_migrations (version, name) VALUES ($1, $2);
 
 -- name: ForgetMigration
 DELETE FROM sluice_migrations WHERE version = $1;
+
+-- ============================================================================================
+-- API tokens and the audit log
+-- ============================================================================================
+
+-- name: CreateToken
+INSERT INTO api_tokens (id, name, app_id, read_only, secret_hash, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at;
+
+-- name: GetToken
+SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at
+FROM api_tokens WHERE id = $1;
+
+-- name: ListTokens
+SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at
+FROM api_tokens ORDER BY id DESC;
+
+-- name: RevokeToken
+UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1;
+
+-- name: RecordAudit
+-- Adds one transaction's count to its operation's row, creating the row on the first.
+INSERT INTO audit_log (id, actor, action, app_id, details, count)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (id) DO UPDATE SET count = audit_log.count + EXCLUDED.count;
+
+-- name: ListAudit
+SELECT id, at, actor, action, app_id, details, count
+FROM audit_log
+WHERE ($1::uuid IS NULL OR id < $1)
+ORDER BY id DESC
+LIMIT $2;

@@ -116,7 +116,10 @@ func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job
 			// A live job holds the unique key: roll back, leaving the entry un-replayed.
 			return store.UniqueKeyHeld()
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, p.Audit, 1)
 	})
 	if err != nil {
 		return store.Job{}, err
@@ -180,36 +183,41 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 		}
 		res.Replayed = len(replays)
 		res.Conflicts = res.Considered - res.Replayed
-		return nil
+		return recordAudit(ctx, tx, b.Audit, res.Replayed)
 	})
 	return res, err
 }
 
 // DeleteDead deletes one entry, or returns store.ErrNotFound.
-func (s *Store) DeleteDead(ctx context.Context, id uuid.UUID) error {
+func (s *Store) DeleteDead(ctx context.Context, id uuid.UUID, audit *store.Audit) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, q.Get("DeleteDead"), sql.Named("id", id.String()))
 		if err != nil {
 			return err
 		}
 		n, err := res.RowsAffected()
-		if err == nil && n == 0 {
-			err = store.ErrNotFound
+		if err != nil {
+			return err
 		}
-		return err
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		return recordAudit(ctx, tx, audit, 1)
 	})
 }
 
 // PurgeDeadBatch deletes up to limit matching entries, oldest first.
-func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, limit int) (int, error) {
+func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, b store.PurgeBatch) (int, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q.Get("PurgeDead"), append(filterArgs(f), sql.Named("limit", limit))...)
+		res, err := tx.ExecContext(ctx, q.Get("PurgeDead"), append(filterArgs(f), sql.Named("limit", b.Limit))...)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, b.Audit, int(n))
 	})
 	if err != nil {
 		return 0, err

@@ -369,3 +369,38 @@ SELECT app_id, type, count(*), min(failed_at)
 FROM job_dlq
 WHERE replayed_at IS NULL
 GROUP BY app_id, type;
+
+-- ============================================================================================
+-- API tokens and the audit log
+-- ============================================================================================
+
+-- name: CreateToken
+INSERT INTO api_tokens (id, name, app_id, read_only, secret_hash, expires_at)
+VALUES (:id, :name, :app_id, :read_only, :secret_hash, :expires_at)
+RETURNING id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at;
+
+-- name: GetToken
+SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at
+FROM api_tokens WHERE id = :id;
+
+-- name: ListTokens
+SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at
+FROM api_tokens ORDER BY id DESC;
+
+-- name: RevokeToken
+UPDATE api_tokens
+SET revoked_at = coalesce(revoked_at, CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000)
+WHERE id = :id;
+
+-- name: RecordAudit
+-- Adds one transaction's count to its operation's row, creating the row on the first.
+INSERT INTO audit_log (id, actor, action, app_id, details, count)
+VALUES (:id, :actor, :action, :app_id, :details, :count)
+ON CONFLICT (id) DO UPDATE SET count = audit_log.count + excluded.count;
+
+-- name: ListAudit
+SELECT id, at, actor, action, app_id, details, count
+FROM audit_log
+WHERE id < coalesce(:before, '~')
+ORDER BY id DESC
+LIMIT :limit;

@@ -229,8 +229,8 @@ func TestMigrations(t *testing.T) {
 	s := open(t, testdb.SQLite(t))
 	ctx := context.Background()
 	status := try(s.MigrationStatus(ctx)).must(t)
-	names := []string{"initial", "job_dlq", "dlq_job_fields"}
-	if len(status) != 3 {
+	names := []string{"initial", "job_dlq", "dlq_job_fields", "tokens_audit"}
+	if len(status) != len(names) {
 		t.Fatalf("status = %+v", status)
 	}
 	for i, m := range status {
@@ -239,8 +239,8 @@ func TestMigrations(t *testing.T) {
 		}
 	}
 	up := try(s.MigrateUp(ctx)).must(t)
-	if len(up) != 3 {
-		t.Fatalf("MigrateUp applied %d, want 3", len(up))
+	if len(up) != len(names) {
+		t.Fatalf("MigrateUp applied %d, want %d", len(up), len(names))
 	}
 	if again := try(s.MigrateUp(ctx)).must(t); len(again) != 0 {
 		t.Fatalf("second MigrateUp applied %+v", again)
@@ -276,7 +276,7 @@ func TestMigrations(t *testing.T) {
 
 	// One step down, then all the way, then up again.
 	down := try(s.MigrateDown(ctx, 2)).must(t)
-	if len(down) != 1 || down[0].Version != 3 {
+	if len(down) != len(names)-2 || down[0].Version != len(names) || down[len(down)-1].Version != 3 {
 		t.Fatalf("MigrateDown(2) = %+v", down)
 	}
 	if cols := tableColumns(t, s, "job_dlq"); !slices.Equal(cols, nine) {
@@ -289,8 +289,8 @@ func TestMigrations(t *testing.T) {
 	if idx := schemaIndexes(t, s); len(idx) != 0 {
 		t.Errorf("after down to 0, indexes remain: %v", idx)
 	}
-	if len(try(s.MigrateUp(ctx)).must(t)) != 3 {
-		t.Fatal("MigrateUp after down did not apply 3")
+	if len(try(s.MigrateUp(ctx)).must(t)) != len(names) {
+		t.Fatal("MigrateUp after down did not apply them all")
 	}
 }
 
@@ -321,8 +321,8 @@ func TestConcurrentMigrations(t *testing.T) {
 		}
 		total += applied[i]
 	}
-	if total != 3 {
-		t.Errorf("migrations applied %v in all, want 3 once", applied)
+	if total != 4 {
+		t.Errorf("migrations applied %v in all, want each of the 4 once", applied)
 	}
 }
 
@@ -791,7 +791,7 @@ func TestErrors(t *testing.T) {
 	if _, err := s.ReplayDead(ctx, store.ReplayParams{ID: uuid.Must(uuid.NewV7()), Defaults: defaults}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("replay of a missing entry = %v", err)
 	}
-	if err := s.DeleteDead(ctx, uuid.Must(uuid.NewV7())); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteDead(ctx, uuid.Must(uuid.NewV7()), nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DeleteDead of a missing entry = %v", err)
 	}
 

@@ -296,19 +296,19 @@ func testDLQ(t *testing.T, r *suite) {
 			wantSameDead(t, b.getDead(t, d.ID), d, "GetDead")
 		}
 
-		if err := b.s.DeleteDead(b.ctx, e[0].ID); err != nil {
+		if err := b.s.DeleteDead(b.ctx, e[0].ID, nil); err != nil {
 			t.Fatalf("DeleteDead: %v", err)
 		}
-		wantErrIs(t, b.s.DeleteDead(b.ctx, e[0].ID), store.ErrNotFound, "a second DeleteDead")
+		wantErrIs(t, b.s.DeleteDead(b.ctx, e[0].ID, nil), store.ErrNotFound, "a second DeleteDead")
 		_, err = b.s.GetDead(b.ctx, e[0].ID)
 		wantErrIs(t, err, store.ErrNotFound, "GetDead of a deleted entry")
 		_, err = b.s.ReplayDead(b.ctx, store.ReplayParams{ID: e[0].ID, Defaults: testDefaults})
 		wantErrIs(t, err, store.ErrNotFound, "ReplayDead of a deleted entry")
-		wantErrIs(t, b.s.DeleteDead(b.ctx, newID()), store.ErrNotFound, "DeleteDead of an unknown id")
+		wantErrIs(t, b.s.DeleteDead(b.ctx, newID(), nil), store.ErrNotFound, "DeleteDead of an unknown id")
 
 		// A replayed entry can be deleted too; its job stays.
 		job := b.replay(t, e[1].ID)
-		if err := b.s.DeleteDead(b.ctx, e[1].ID); err != nil {
+		if err := b.s.DeleteDead(b.ctx, e[1].ID, nil); err != nil {
 			t.Fatalf("DeleteDead of a replayed entry: %v", err)
 		}
 		b.getJob(t, job.ID)

@@ -440,7 +440,7 @@ func testPurge(t *testing.T, r *suite) {
 			for _, id := range matching(before, f) {
 				matched[id] = true
 			}
-			n := must(b.s.PurgeDeadBatch(b.ctx, f, limit))(t)
+			n := must(b.s.PurgeDeadBatch(b.ctx, f, store.PurgeBatch{Limit: limit}))(t)
 			if n != wantN {
 				t.Fatalf("PurgeDeadBatch(%+v, %d) = %d, want %d", f, limit, n, wantN)
 			}
@@ -481,7 +481,7 @@ func testPurge(t *testing.T, r *suite) {
 		e := b.killN(t, 4, b.app.ID, "t")
 		b.replay(t, e[1].ID)
 		b.replay(t, e[3].ID)
-		if n := must(b.s.PurgeDeadBatch(b.ctx, store.DeadFilter{ReplayedOnly: true, IncludeReplayed: true}, 100))(t); n != 2 {
+		if n := must(b.s.PurgeDeadBatch(b.ctx, store.DeadFilter{ReplayedOnly: true, IncludeReplayed: true}, store.PurgeBatch{Limit: 100}))(t); n != 2 {
 			t.Fatalf("PurgeDeadBatch(replayed only) = %d, want 2", n)
 		}
 		wantIDSet(t, deadIDs(b.everything(t)), []uuid.UUID{e[0].ID, e[2].ID}, "the entries left")

@@ -94,6 +94,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"ReplayBatch", testReplayBatch},
 		{"Purge", testPurge},
 		{"Stats", testStats},
+		{"Tokens", testTokens},
+		{"Audit", testAudit},
 		{"Errors", testErrors},
 	}
 	for _, g := range groups {
