@@ -171,6 +171,13 @@ func (c *Client) enqueue(ctx context.Context, tx store.ExternalTx, jobs []NewJob
 	if err != nil {
 		return nil, err
 	}
+	if obs := c.cfg.Observer; obs != nil {
+		for i := range res {
+			if !res[i].Duplicate {
+				obs.JobEnqueued(&res[i].Job)
+			}
+		}
+	}
 	if tx == nil {
 		c.wakeFor(inserts)
 	}

@@ -106,27 +106,30 @@ func (c *completer) flush(batch []queuedFinish) {
 		if !ok && err != nil && q.tries+1 < finishTries {
 			// Unknown whether this one failed or was fenced; a retry is harmless either way.
 			q.tries++
-			c.retryLater(q)
+			c.retryLater(q, err)
 			continue
 		}
 		if ok && (q.f.Outcome == store.OutcomeRetry || q.f.Outcome == store.OutcomeSnooze) {
 			c.e.wakeAfter(q.a.job.Queue, q.f.Delay)
 		}
 		switch {
+		case ok && q.f.Outcome == store.OutcomeDeadLetter:
+			c.e.log.Warn("sluice: job dead-lettered", jobAttrs(&q.a.job, "error", q.f.Error)...)
 		case !ok && err == nil:
 			c.e.log.Warn("sluice: outcome not applied: the lease was lost before it was written",
-				"job_id", q.a.job.ID, "type", q.a.job.Type, "attempt", q.a.job.Attempts)
+				jobAttrs(&q.a.job, "outcome", q.f.Outcome)...)
 		case !ok:
 			c.e.log.Error("sluice: giving up writing an outcome; the job stays until its lease expires and it is rescued",
-				"job_id", q.a.job.ID, "type", q.a.job.Type, "error", err)
+				jobAttrs(&q.a.job, "outcome", q.f.Outcome, "error", err)...)
 		}
 		c.e.running.remove(q.a)
 	}
 }
 
 // retryLater queues a failed write again after a backoff, while its lease is still renewed.
-func (c *completer) retryLater(q queuedFinish) {
+func (c *completer) retryLater(q queuedFinish, err error) {
 	delay := time.Duration(100<<q.tries) * time.Millisecond
-	c.e.log.Warn("sluice: writing an outcome failed; retrying", "job_id", q.a.job.ID, "try", q.tries, "in", delay)
+	c.e.log.Warn("sluice: writing an outcome failed; retrying",
+		jobAttrs(&q.a.job, "outcome", q.f.Outcome, "try", q.tries, "retry_in", delay, "error", err)...)
 	time.AfterFunc(delay, func() { c.enqueue(q) })
 }

@@ -44,6 +44,11 @@ type Config struct {
 
 	// Logger receives the client's structured logs. Defaults to a logger that discards.
 	Logger *slog.Logger
+
+	// Observer receives the client's events (enqueues, attempts, rescues, replays) as they
+	// happen, for metrics; see Observer and package metrics. Its methods run on the engine's
+	// goroutines and must be fast and never block. Defaults to none.
+	Observer Observer
 }
 
 // QueueConfig configures one queue.

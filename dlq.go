@@ -150,6 +150,7 @@ func (d *DLQ) Replay(ctx context.Context, id uuid.UUID) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
+	d.c.observeReplayed(1)
 	d.c.wakeFor([]store.InsertJob{{Queue: job.Queue}})
 	return job, nil
 }
@@ -245,6 +246,7 @@ func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (Rep
 		res.Replayed += b.Replayed
 		res.Conflicts += b.Conflicts
 		if b.Replayed > 0 {
+			d.c.observeReplayed(b.Replayed)
 			d.c.wakeAllLocal()
 		}
 		if b.Considered < batchSize {
@@ -319,6 +321,13 @@ func newAudit(ctx context.Context, action string, app *uuid.UUID, details map[st
 		raw = []byte("{}")
 	}
 	return &store.Audit{ID: newID(), Actor: actorOf(ctx), Action: action, AppID: app, Details: raw}
+}
+
+// observeReplayed reports n replayed entries to the observer, if any.
+func (c *Client) observeReplayed(n int) {
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.DeadReplayed(n)
+	}
 }
 
 // wakeAllLocal prompts every producer of a running client to look for jobs now.

@@ -56,4 +56,12 @@
 // client.DLQ() lists entries newest first with opaque keyset cursors (ByApp, ByType, List),
 // fetches one with its history (Get), replays (Replay, ReplayMany) and deletes (Delete,
 // Purge). Replay is atomic and at most once: ErrAlreadyReplayed tells the loser of a race.
+//
+// # Logs and metrics
+//
+// The client logs with log/slog (Config.Logger): start and stop, failures of its own work,
+// and per job only what needs attention (a panic, a dead-letter, a lost lease), each line
+// with job_id, app_id, type, queue and attempt. Config.Observer receives every enqueue,
+// attempt, rescue and replay as it happens; package metrics turns them, with the queue's
+// state and the database's health, into Prometheus metrics.
 package sluice

@@ -66,6 +66,13 @@ func (c *Client) Start(ctx context.Context) error {
 			return fmt.Errorf("sluice: schema migration %04d_%s is not applied; run `sluice migrate up`", m.Version, m.Name)
 		}
 	}
+	if health, err := c.store.Health(ctx); err != nil {
+		c.cfg.Logger.Debug("sluice: reading database health failed; not checking its durability settings", "error", err)
+	} else {
+		for _, w := range health.Warnings {
+			c.cfg.Logger.Warn("sluice: the database runs with weakened durability", "backend", c.store.Backend(), "warning", w)
+		}
+	}
 	typesByQueue := map[string][]string{}
 	for t, h := range c.handlers {
 		if _, ok := c.cfg.Queues[h.opts.Queue]; !ok {

@@ -29,9 +29,18 @@ func (e *engine) begin(p *producer, job Job, token uuid.UUID) {
 	e.handlersWG.Add(1)
 	go func() {
 		defer e.handlersWG.Done()
+		obs := e.cfg.Observer
+		var started time.Time
+		if obs != nil {
+			obs.AttemptStarted(&a.job)
+			started = time.Now()
+		}
 		err := runHandler(a.ctx, h, &a.job)
 		p.slotFreed()
 		finish := e.outcome(a, h, err)
+		if obs != nil {
+			obs.AttemptFinished(&a.job, finish.Outcome, time.Since(started))
+		}
 		a.cancel(nil)
 		a.finished.Store(true)
 		e.completer.submit(a, finish)
@@ -72,6 +81,9 @@ func (e *engine) outcome(a *attempt, h *handler, err error) store.Finish {
 		f.Outcome = store.OutcomeRelease
 	default:
 		f.Error = errorText(err)
+		if errors.As(err, new(*panicError)) {
+			e.log.Error("sluice: handler panicked", jobAttrs(&a.job, "error", f.Error)...)
+		}
 		if errors.Is(context.Cause(a.ctx), errTimeout) {
 			f.Error = validate.ErrorText(fmt.Sprintf("attempt timed out after %s: %s", h.opts.Timeout, f.Error), validate.MaxErrorBytes)
 		}
@@ -107,6 +119,6 @@ func (e *engine) releaseUnstarted(jobs []Job, token uuid.UUID) {
 	defer cancel()
 	if _, err := e.st.FinishJobs(ctx, finishes); err != nil {
 		e.log.Warn("sluice: releasing unstarted jobs failed; they will be rescued when their leases expire",
-			"jobs", len(jobs), "error", err)
+			"queue", jobs[0].Queue, "jobs", len(jobs), "error", err)
 	}
 }

@@ -45,7 +45,7 @@ func (e *engine) heartbeat(ctx context.Context) {
 				continue // finished between the snapshot and the renewal
 			}
 			a.cancel(errLeaseLost)
-			e.log.Warn("sluice: lease lost; cancelling the attempt", "job_id", l.JobID, "type", a.job.Type)
+			e.log.Warn("sluice: lease lost; cancelling the attempt", jobAttrs(&a.job)...)
 		}
 	}
 }
@@ -65,6 +65,9 @@ func (e *engine) rescuer(ctx context.Context) {
 			}
 			if res.Retried+res.DeadLettered > 0 {
 				e.log.Warn("sluice: rescued jobs whose lease expired", "retried", res.Retried, "dead_lettered", res.DeadLettered)
+				if e.cfg.Observer != nil {
+					e.cfg.Observer.LeasesRescued(res.Retried, res.DeadLettered)
+				}
 			}
 			if res.Retried > 0 {
 				e.wakeAll()

@@ -74,3 +74,23 @@ func (t TypeStats) MarshalJSON() ([]byte, error) {
 		OldestDeadAt       *jsonTime `json:"oldestDeadAt,omitempty"`
 	}{plain(t), optTime(t.OldestPendingRunAt), optTime(t.OldestDeadAt)})
 }
+
+// MarshalJSON writes the token with its times in TimeFormat (and never its secret's hash).
+func (t Token) MarshalJSON() ([]byte, error) {
+	type plain Token
+	return json.Marshal(struct {
+		plain
+		CreatedAt jsonTime  `json:"createdAt"`
+		ExpiresAt *jsonTime `json:"expiresAt,omitempty"`
+		RevokedAt *jsonTime `json:"revokedAt,omitempty"`
+	}{plain(t), jsonTime(t.CreatedAt), optTime(t.ExpiresAt), optTime(t.RevokedAt)})
+}
+
+// MarshalJSON writes the audit entry with its time in TimeFormat.
+func (e AuditEntry) MarshalJSON() ([]byte, error) {
+	type plain AuditEntry
+	return json.Marshal(struct {
+		plain
+		At jsonTime `json:"at"`
+	}{plain(e), jsonTime(e.At)})
+}

@@ -35,4 +35,13 @@ func TestTimesMarshalAsMillisecondRFC3339(t *testing.T) {
 		!strings.Contains(string(dead), `"errorHistory":[{"error":"x","timestamp":1}]`) {
 		t.Errorf("dead job JSON: %s", dead)
 	}
+	tok, _ := json.Marshal(store.Token{CreatedAt: at, RevokedAt: &at, SecretHash: []byte("hash")})
+	if !strings.Contains(string(tok), `"createdAt":"2026-11-26T22:46:49.940Z"`) || !strings.Contains(string(tok), `"revokedAt":"2026-11-26T22:46:49.940Z"`) ||
+		strings.Contains(string(tok), "expiresAt") || strings.Contains(strings.ToLower(string(tok)), "hash") {
+		t.Errorf("token JSON: %s", tok)
+	}
+	audit, _ := json.Marshal(store.AuditEntry{At: at, Details: json.RawMessage(`{}`)})
+	if !strings.Contains(string(audit), `"at":"2026-11-26T22:46:49.940Z"`) {
+		t.Errorf("audit entry JSON: %s", audit)
+	}
 }

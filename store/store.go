@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -110,7 +111,9 @@ type Store interface {
 	ListAudit(ctx context.Context, page Page) ([]AuditEntry, error)
 
 	// Health reports what an operator watches in the database itself: table sizes and dead
-	// rows, transaction-id age, and settings that weaken durability.
+	// rows, transaction-id age, and settings that weaken durability. It expects a migrated
+	// schema. On SQLite it counts rows and reads the tables' pages, so it is meant for
+	// start-up and metric scrapes, not for every job.
 	Health(ctx context.Context) (Health, error)
 }
 
@@ -204,6 +207,25 @@ const (
 	// is pending again, due now, and the attempt is not counted.
 	OutcomeRelease
 )
+
+// String names the outcome: complete, retry, dead_letter, snooze, cancel or release.
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeComplete:
+		return "complete"
+	case OutcomeRetry:
+		return "retry"
+	case OutcomeDeadLetter:
+		return "dead_letter"
+	case OutcomeSnooze:
+		return "snooze"
+	case OutcomeCancel:
+		return "cancel"
+	case OutcomeRelease:
+		return "release"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
 
 // Finish is the outcome of one attempt, to be applied under its lease.
 type Finish struct {
@@ -348,8 +370,12 @@ type AuditEntry struct {
 
 // Health is what Store.Health reports.
 type Health struct {
-	// Tables are Sluice's tables with their sizes, where the backend knows them.
+	// Tables are Sluice's tables (jobs, job_dlq, apps, api_tokens, audit_log,
+	// sluice_migrations), in that order, with their rows and sizes.
 	Tables []TableHealth `json:"tables"`
+	// SizeBytes is the size of the whole database: the SQLite file, or the PostgreSQL
+	// database (pg_database_size: everything in it, not only Sluice's schema).
+	SizeBytes int64 `json:"sizeBytes"`
 	// XIDAge is the age in transactions of the database's oldest unfrozen transaction id, and
 	// MultiXactAge likewise for multixacts (PostgreSQL; 0 elsewhere).
 	XIDAge       int64 `json:"xidAge"`
@@ -362,9 +388,10 @@ type Health struct {
 // TableHealth is one table's size.
 type TableHealth struct {
 	Name string `json:"name"`
-	// LiveRows and DeadRows are the live and not-yet-vacuumed row estimates (PostgreSQL); on
-	// SQLite LiveRows is the row count and DeadRows 0.
-	LiveRows  int64 `json:"liveRows"`
-	DeadRows  int64 `json:"deadRows"`
+	// LiveRows and DeadRows are the live and not-yet-vacuumed row estimates of PostgreSQL's
+	// statistics (pg_stat_user_tables); on SQLite LiveRows is the exact row count and DeadRows 0.
+	LiveRows int64 `json:"liveRows"`
+	DeadRows int64 `json:"deadRows"`
+	// SizeBytes is the table's size on disk with its indexes (and TOAST on PostgreSQL).
 	SizeBytes int64 `json:"sizeBytes"`
 }

@@ -371,3 +371,26 @@ FROM audit_log
 WHERE ($1::uuid IS NULL OR id < $1)
 ORDER BY id DESC
 LIMIT $2;
+
+-- ============================================================================================
+-- Database health
+-- ============================================================================================
+
+-- name: TableHealth
+-- Sluice's tables in the store's schema ($1), in a fixed order. Row counts are the statistics
+-- system's estimates; sizes include indexes and TOAST. A table not created yet reads as zeros.
+SELECT t.name, coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0), coalesce(pg_total_relation_size(c.oid), 0)
+FROM unnest(ARRAY['jobs', 'job_dlq', 'apps', 'api_tokens', 'audit_log', 'sluice_migrations'])
+         WITH ORDINALITY AS t(name, ord)
+LEFT JOIN pg_namespace n ON n.nspname = $1
+LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.name AND c.relkind = 'r'
+LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+ORDER BY t.ord;
+
+-- name: DatabaseHealth
+-- Wraparound distance of the current database, its size, and the settings that weaken
+-- durability.
+SELECT age(datfrozenxid), mxid_age(datminmxid), pg_database_size(oid),
+       current_setting('fsync'), current_setting('synchronous_commit')
+FROM pg_database
+WHERE datname = current_database();

@@ -81,8 +81,3 @@ func (s *Store) ListAudit(ctx context.Context, page store.Page) ([]store.AuditEn
 		return e, err
 	})
 }
-
-// Health is not implemented yet.
-func (s *Store) Health(ctx context.Context) (store.Health, error) {
-	return store.Health{}, errors.New("pgstore: Health is not implemented yet")
-}

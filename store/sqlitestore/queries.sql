@@ -404,3 +404,33 @@ FROM audit_log
 WHERE id < coalesce(:before, '~')
 ORDER BY id DESC
 LIMIT :limit;
+
+-- ============================================================================================
+-- Database health
+-- ============================================================================================
+
+-- name: TableHealth
+-- Sluice's tables in a fixed order: exact row counts, and each table's size with its indexes
+-- from dbstat. Both read the tables' pages, a cost that grows with the tables.
+WITH sizes AS (
+    SELECT m.tbl_name AS name, sum(d.pgsize) AS bytes
+    FROM sqlite_schema AS m
+    JOIN dbstat AS d ON d.name = m.name AND d.aggregate = TRUE
+    GROUP BY m.tbl_name
+)
+SELECT t.name, t.row_count, coalesce(s.bytes, 0)
+FROM (
+    SELECT 1 AS ord, 'jobs' AS name, (SELECT count(*) FROM jobs) AS row_count
+    UNION ALL SELECT 2, 'job_dlq', (SELECT count(*) FROM job_dlq)
+    UNION ALL SELECT 3, 'apps', (SELECT count(*) FROM apps)
+    UNION ALL SELECT 4, 'api_tokens', (SELECT count(*) FROM api_tokens)
+    UNION ALL SELECT 5, 'audit_log', (SELECT count(*) FROM audit_log)
+    UNION ALL SELECT 6, 'sluice_migrations', (SELECT count(*) FROM sluice_migrations)
+) AS t
+LEFT JOIN sizes AS s ON s.name = t.name
+ORDER BY t.ord;
+
+-- name: DatabaseHealth
+-- The file's size, and the synchronous setting (0 is OFF).
+SELECT p.page_count * s.page_size, y.synchronous
+FROM pragma_page_count() AS p, pragma_page_size() AS s, pragma_synchronous() AS y;

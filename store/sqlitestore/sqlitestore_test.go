@@ -24,6 +24,7 @@ func TestConformance(t *testing.T) {
 		BeginTx:        beginTx,
 		InsertBareDead: insertBareDead,
 		Notifies:       false,
+		ExactRowCounts: true,
 	})
 }
 

@@ -130,8 +130,3 @@ func (s *Store) ListAudit(ctx context.Context, page store.Page) ([]store.AuditEn
 	})
 	return out, err
 }
-
-// Health is not implemented yet.
-func (s *Store) Health(ctx context.Context) (store.Health, error) {
-	return store.Health{}, errors.New("sqlitestore: Health is not implemented yet")
-}

@@ -64,6 +64,11 @@ type Options struct {
 	// due job (PostgreSQL's LISTEN/NOTIFY). When false, the suite checks only what every
 	// backend promises: ListenForJobs blocks until its context ends, then returns nil.
 	Notifies bool
+
+	// ExactRowCounts says that Health's LiveRows are exact row counts (SQLite). When false
+	// (PostgreSQL's statistics are estimates that lag behind), the suite checks only that
+	// they are not negative.
+	ExactRowCounts bool
 }
 
 // Run runs the conformance suite against the backend that open creates. Each subtest is
@@ -96,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"Stats", testStats},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
+		{"Health", testHealth},
 		{"Errors", testErrors},
 	}
 	for _, g := range groups {

@@ -1,0 +1,123 @@
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluicehq/sluice/store"
+)
+
+// The gauges read from the store at scrape time.
+var (
+	jobsDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "jobs"),
+		"Jobs by state: pending (due or scheduled), retrying (pending after a failed attempt), running.",
+		[]string{appLabel, "type", "state"}, nil)
+	oldestPendingDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "oldest_pending_age_seconds"),
+		"How long the oldest due pending job has been waiting; 0 when none is due.",
+		[]string{appLabel, "type"}, nil)
+	dlqEntriesDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "dlq_entries"),
+		"Un-replayed dead-letter entries.",
+		[]string{appLabel, "type"}, nil)
+	dlqOldestDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "dlq_oldest_entry_age_seconds"),
+		"Age of the oldest un-replayed dead-letter entry; 0 when there is none.",
+		[]string{appLabel, "type"}, nil)
+	liveTuplesDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "live_tuples"),
+		"Live rows of a Sluice table (PostgreSQL's estimate; SQLite's exact count).",
+		[]string{"table"}, nil)
+	deadTuplesDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "dead_tuples"),
+		"Dead rows of a Sluice table not yet vacuumed (PostgreSQL; 0 on SQLite).",
+		[]string{"table"}, nil)
+	tableSizeDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "table_size_bytes"),
+		"Size of a Sluice table with its indexes.",
+		[]string{"table"}, nil)
+	dbSizeDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "size_bytes"),
+		"Size of the whole database (PostgreSQL) or database file (SQLite).", nil, nil)
+	xidAgeDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "xid_age"),
+		"Age in transactions of the database's oldest unfrozen transaction id (PostgreSQL; 0 on SQLite).", nil, nil)
+	multiXactAgeDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "multixact_age"),
+		"Age of the database's oldest multixact id (PostgreSQL; 0 on SQLite).", nil, nil)
+	upDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "up"),
+		"1 if every database query of this scrape answered in time, else 0.", nil, nil)
+)
+
+// dbCollector reads the queue's state and the database's health when scraped, and refreshes
+// the app names on the way.
+type dbCollector struct {
+	st      store.Store
+	timeout time.Duration
+	names   *appNames
+}
+
+// Describe implements prometheus.Collector.
+func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{jobsDesc, oldestPendingDesc, dlqEntriesDesc, dlqOldestDesc,
+		liveTuplesDesc, deadTuplesDesc, tableSizeDesc, dbSizeDesc, xidAgeDesc, multiXactAgeDesc, upDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector. Its queries share one deadline; any that fails or
+// runs out of time makes sluice_db_up 0, and the gauges it would have given are left out.
+func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	up := 1.0
+	if apps, err := c.st.ListApps(ctx); err == nil {
+		c.names.store(apps)
+	} else {
+		up = 0
+	}
+	if stats, err := c.st.Stats(ctx); err == nil {
+		collectStats(ch, stats, time.Now())
+	} else {
+		up = 0
+	}
+	if health, err := c.st.Health(ctx); err == nil {
+		collectHealth(ch, health)
+	} else {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
+}
+
+// collectStats sends the gauges of the queue's state, per app and type.
+func collectStats(ch chan<- prometheus.Metric, stats []store.TypeStats, now time.Time) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, s := range stats {
+		app := s.AppID.String()
+		gauge(jobsDesc, float64(s.Pending), app, s.Type, "pending")
+		gauge(jobsDesc, float64(s.Retrying), app, s.Type, "retrying")
+		gauge(jobsDesc, float64(s.Running), app, s.Type, "running")
+		gauge(oldestPendingDesc, ageSeconds(now, s.OldestPendingRunAt), app, s.Type)
+		gauge(dlqEntriesDesc, float64(s.Dead), app, s.Type)
+		gauge(dlqOldestDesc, ageSeconds(now, s.OldestDeadAt), app, s.Type)
+	}
+}
+
+// ageSeconds is how long before now t was; 0 when t is nil or later than now (a job
+// scheduled for later is not waiting yet).
+func ageSeconds(now time.Time, t *time.Time) float64 {
+	if t == nil {
+		return 0
+	}
+	return max(0, now.Sub(*t).Seconds())
+}
+
+// collectHealth sends the database's health gauges.
+func collectHealth(ch chan<- prometheus.Metric, h store.Health) {
+	gauge := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	for _, t := range h.Tables {
+		gauge(liveTuplesDesc, t.LiveRows, t.Name)
+		gauge(deadTuplesDesc, t.DeadRows, t.Name)
+		gauge(tableSizeDesc, t.SizeBytes, t.Name)
+	}
+	gauge(dbSizeDesc, h.SizeBytes)
+	gauge(xidAgeDesc, h.XIDAge)
+	gauge(multiXactAgeDesc, h.MultiXactAge)
+}
