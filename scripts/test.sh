@@ -2,6 +2,7 @@
 # Runs every Sluice test. It makes sure PostgreSQL is there first: starts the local cluster
 # when it is down, installs it (apt) when it is missing, and fails loudly — it never skips —
 # when it still cannot reach it. Set SLUICE_TEST_DATABASE_URL to use another server.
+# The web UI's tests drive a headless Chromium: it is installed (apt) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,15 @@ ensure_postgres() {
   exit 1
 }
 
+# The web UI's browser tests need Debian's chromium at /usr/bin/chromium; they fail without it.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  echo "test.sh: Chromium is not installed; installing it" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q chromium
+}
+
 ensure_postgres
+ensure_chromium
 go vet ./...
 go test -race -count=1 -timeout 12m ./... "$@"

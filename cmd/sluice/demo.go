@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -16,6 +19,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/httpapi"
+	"github.com/sluicehq/sluice/metrics"
+	"github.com/sluicehq/sluice/webui"
 )
 
 // The demo's tenants and job types. One type always succeeds, one fails now and then (and
@@ -47,6 +53,7 @@ type demoType struct {
 func (c *cli) demoCommand() *cobra.Command {
 	var duration time.Duration
 	var rate int
+	var addr string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a live showcase: apps, job types, a stream of jobs, workers and a summary",
@@ -58,10 +65,15 @@ enqueues a stream of jobs, runs workers, and shows per app and type how many are
 retrying and dead-lettered. Dead-letter entries appear within seconds: look at them with
 'sluice dlq list', replay them with 'sluice dlq replay'.
 
+While it runs it also serves what 'sluice serve' serves — the web UI, the HTTP API and
+/metrics — on --addr (default ` + defaultAddr + `; "off" to not serve), with a fresh admin
+token it prints on stderr ("Web UI: http://ADDR  (token: sluice_…)") and revokes when it
+stops. If the port is taken, it says so and runs without serving.
+
 On a terminal the summary redraws in place; otherwise it prints plain lines. It runs until
 --duration passes or it is interrupted (Ctrl-C), then stops its workers gracefully and exits 0.
 With --json it prints only the final counts, as one JSON document.`,
-		Example: "  sluice demo\n  sluice demo --duration 30s\n  sluice demo --database-url postgres://localhost/sluice",
+		Example: "  sluice demo\n  sluice demo --duration 30s --addr off\n  sluice demo --database-url postgres://localhost/sluice",
 		Args:    cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			if duration < 0 {
@@ -70,25 +82,38 @@ With --json it prints only the final counts, as one JSON document.`,
 			if rate < 1 || rate > 10000 {
 				return usagef("--rate: must be between 1 and 10000 jobs per second, got %d", rate)
 			}
-			return c.runDemo(cmd.Context(), duration, rate)
+			if addr != "off" {
+				if err := checkAddr(addr); err != nil {
+					return err
+				}
+			}
+			return c.runDemo(cmd.Context(), duration, rate, addr)
 		}),
 	}
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop by itself after this long (0: run until interrupted)")
 	cmd.Flags().IntVar(&rate, "rate", 20, "jobs enqueued per second")
+	cmd.Flags().StringVar(&addr, "addr", defaultAddr, `serve the web UI and API here while the demo runs ("off": do not)`)
 	return cmd
 }
 
-func (c *cli) runDemo(ctx context.Context, duration time.Duration, rate int) error {
+func (c *cli) runDemo(ctx context.Context, duration time.Duration, rate int, addr string) error {
 	url, err := c.resolveDatabaseURL()
 	if err != nil {
 		return err
 	}
-	client, err := sluice.Open(ctx, url, &sluice.Config{
-		Queues:       map[string]sluice.QueueConfig{"default": {Concurrency: 20}},
-		PollInterval: 200 * time.Millisecond,
-	})
+	st, err := sluice.OpenStore(ctx, url)
 	if err != nil {
 		return c.openError(url, err)
+	}
+	defer st.Close()
+	m := metrics.New(st, nil)
+	client, err := sluice.NewClient(st, &sluice.Config{
+		Queues:       map[string]sluice.QueueConfig{"default": {Concurrency: 20}},
+		PollInterval: 200 * time.Millisecond,
+		Observer:     m.Observer(),
+	})
+	if err != nil {
+		return err
 	}
 	defer client.Close(context.WithoutCancel(ctx))
 	if _, err := client.Store().MigrateUp(ctx); err != nil {
@@ -121,6 +146,13 @@ func (c *cli) runDemo(ctx context.Context, duration time.Duration, rate int) err
 	}
 	if err := client.Start(ctx); err != nil {
 		return err
+	}
+	if addr != "off" {
+		stopServing, err := c.demoServe(ctx, client, m, addr)
+		if err != nil {
+			return err
+		}
+		defer stopServing()
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -167,9 +199,44 @@ func (c *cli) runDemo(ctx context.Context, duration time.Duration, rate int) err
 	if err := d.show(context.WithoutCancel(ctx), true); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "\nThe database is kept. Next:\n  sluice dlq list%s\n  sluice dlq replay --type invoice.charge --dry-run%s\n",
-		d.urlFlag(), d.urlFlag())
+	fmt.Fprintf(c.stdout, "\nThe database is kept. Next:\n  sluice dlq list%s\n  sluice dlq replay --type invoice.charge --dry-run%s\n"+
+		"  sluice tokens create --admin%s && sluice serve%s    (the web UI and API)\n",
+		d.urlFlag(), d.urlFlag(), d.urlFlag(), d.urlFlag())
 	return nil
+}
+
+// demoServe serves the web UI, the API and /metrics on addr with a fresh admin token, which
+// it prints. A port that is taken is not an error: the demo says so and runs without
+// serving. The returned function stops serving and revokes the token.
+func (c *cli) demoServe(ctx context.Context, client *sluice.Client, m *metrics.Metrics, addr string) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		c.notice("Web UI: not served: cannot listen on %s (%v); the demo runs without it (see --addr).", addr, err)
+		return func() {}, nil
+	}
+	tok, secret, err := client.CreateToken(ctx, sluice.TokenParams{Name: "demo"})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv := &http.Server{
+		Handler:           httpapi.New(client, httpapi.Options{Metrics: m.Handler(), UI: webui.Handler()}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln) // ends with ErrServerClosed when stopped
+	}()
+	c.notice("Web UI: http://%s  (token: %s)", ln.Addr(), secret)
+	return func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(stopCtx)
+		<-done
+		client.RevokeToken(stopCtx, tok.ID) // the token dies with the demo; a failure leaves it listed
+	}, nil
 }
 
 // demoProducer enqueues rate jobs per second in batches of a tenth of a second, spread over

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice"
 )
@@ -37,7 +42,7 @@ func TestEmbeddedDefaultDatabase(t *testing.T) {
 func TestDemoRunsAndLeavesTheDatabaseForTheDLQ(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	r := runIn(t, dir, "", "", "demo", "--duration", "3s")
+	r := runIn(t, dir, "", "", "demo", "--duration", "3s", "--addr", "off")
 	if r.code != 0 {
 		t.Fatalf("demo: %s", r)
 	}
@@ -64,10 +69,10 @@ func TestDemoRunsAndLeavesTheDatabaseForTheDLQ(t *testing.T) {
 	}
 
 	// A second run reuses the database; --json prints only the final counts.
-	r = runIn(t, dir, "", "", "demo", "--duration", "1s", "--json")
+	r = runIn(t, dir, "", "", "demo", "--duration", "1s", "--json", "--addr", "127.0.0.1:0")
 	var rows []demoRow
 	decodeOne(t, r.stdout, &rows)
-	if r.code != 0 || len(rows) != 9 {
+	if r.code != 0 || len(rows) != 9 || !strings.Contains(r.stderr, "Web UI: http://127.0.0.1:") {
 		t.Fatalf("demo --json: %d rows: %s", len(rows), r)
 	}
 }
@@ -75,9 +80,55 @@ func TestDemoRunsAndLeavesTheDatabaseForTheDLQ(t *testing.T) {
 func TestDemoOnPostgres(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	r := run(t, e.url, "", "demo", "--duration", "1s", "--rate", "50")
+	r := run(t, e.url, "", "demo", "--duration", "1s", "--rate", "50", "--addr", "off")
 	if r.code != 0 || !strings.Contains(r.stdout, "invoice.charge") {
 		t.Fatalf("demo on PostgreSQL: %s", r)
 	}
 	checkFail(t, run(t, e.url, "", "demo", "--rate", "0"), exitUsage, []string{"--rate: must be between 1 and 10000"}, []string{"demo", "--rate", "0"})
+}
+
+// TestDemoServesTheUIAndAPI runs the demo as a process: while it runs, the web UI and the API
+// answer on --addr with the token it prints, and the token dies with the demo.
+func TestDemoServesTheUIAndAPI(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	p := start(t, e.url, "demo", "--duration", "5m", "--addr", "127.0.0.1:0")
+	m := p.waitStderr(regexp.MustCompile(`Web UI: (http://127\.0\.0\.1:\d+)  \(token: (sluice_\S+)\)`))
+	base, token := m[1], m[2]
+	if code, body := get(t, base+"/", ""); code != 200 || !strings.Contains(body, "<html") {
+		t.Fatalf("the demo's web UI: %d %.200s", code, body)
+	}
+	// Dead-letter entries appear within seconds.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, body := get(t, base+"/v1/dlq?type=invoice.charge", token)
+		if code != 200 {
+			t.Fatalf("the demo's API: %d %s", code, body)
+		}
+		if strings.Contains(body, `"originalJobId"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no dead-letter entry through the demo's API: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code := p.stop(os.Interrupt); code != 0 {
+		t.Fatalf("demo exited %d on Ctrl-C:\n%s", code, p.stderr.String())
+	}
+	ctx := context.Background()
+	if _, err := e.client().Authenticate(ctx, token); !errors.Is(err, sluice.ErrUnauthorized) {
+		t.Fatalf("the demo's token outlives it: %v", err)
+	}
+
+	// A port that is taken: the demo says so and runs without serving.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := run(t, e.url, "", "demo", "--duration", "1s", "--addr", ln.Addr().String())
+	if r.code != 0 || !strings.Contains(r.stderr, "Web UI: not served: cannot listen on "+ln.Addr().String()) {
+		t.Fatalf("demo on a taken port: %s", r)
+	}
 }

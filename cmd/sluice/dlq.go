@@ -212,14 +212,14 @@ un-replayed because a live job holds their unique key (conflicts). --dry-run onl
 					return err
 				}
 				return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
-					return c.replayOne(cmd.Context(), cl, id)
+					return c.replayOne(withActor(cmd.Context()), cl, id)
 				})
 			}
 			if f.IsEmpty() {
 				return usagef("replay needs an ID or a filter: at least one of %s", filterFlagNames)
 			}
 			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
-				res, err := cl.DLQ().ReplayMany(cmd.Context(), f, sluice.ReplayOptions{DryRun: dryRun, Rate: rate})
+				res, err := cl.DLQ().ReplayMany(withActor(cmd.Context()), f, sluice.ReplayOptions{DryRun: dryRun, Rate: rate})
 				if err != nil && res == (sluice.ReplayResult{}) {
 					return err
 				}
@@ -315,7 +315,7 @@ a purge runs are left alone.`,
 				}
 			}
 			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
-				ctx := cmd.Context()
+				ctx := withActor(cmd.Context())
 				var res sluice.PurgeResult
 				if len(args) == 1 {
 					if res, err = purgeOne(ctx, cl, id, dryRun); err != nil {

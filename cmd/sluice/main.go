@@ -1,5 +1,6 @@
 // Command sluice is the operator's command line for Sluice: it migrates the schema, manages
-// apps, enqueues and inspects jobs, and triages the dead-letter queue. Run `sluice --help`.
+// apps, enqueues and inspects jobs, triages the dead-letter queue, manages API tokens, and
+// serves the HTTP API and web UI (`sluice serve`). Run `sluice --help`.
 package main
 
 import (

@@ -23,8 +23,8 @@ const databaseURLEnv = "SLUICE_DATABASE_URL"
 const defaultDatabaseFile = "sluice.db"
 
 const rootLong = `Sluice is durable, multi-tenant background-job processing with a dead-letter queue.
-This command migrates the schema, manages apps, enqueues and inspects jobs, and triages the
-dead-letter queue (DLQ).
+This command migrates the schema, manages apps, enqueues and inspects jobs, triages the
+dead-letter queue (DLQ), manages API tokens, and serves the HTTP API and web UI.
 
 Database:
   --database-url, else the ` + databaseURLEnv + ` environment variable, else the embedded
@@ -88,7 +88,7 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 func (c *cli) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "sluice",
-		Short:         "Operate Sluice: migrations, apps, jobs and the dead-letter queue",
+		Short:         "Operate Sluice: migrations, apps, jobs, the dead-letter queue, tokens and the server",
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -97,7 +97,8 @@ func (c *cli) rootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&c.databaseURL, "database-url", "", "database URL (default $"+databaseURLEnv+")")
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly one JSON document on stdout")
-	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(), c.dlqCommand(), c.demoCommand())
+	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(), c.dlqCommand(), c.tokensCommand(),
+		c.serveCommand(), c.demoCommand())
 	return root
 }
 

@@ -87,7 +87,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"bogus"}, `unknown command "bogus" for "sluice"`},
 		{[]string{"dlq", "bogus"}, `unknown command "bogus" for "sluice dlq"`},
 		{[]string{"apps", "list", "--bogus"}, "unknown flag: --bogus"},
-		{[]string{"tokens", "create"}, `unknown command "tokens"`},
+		{[]string{"tokens", "bogus"}, `unknown command "bogus" for "sluice tokens"`},
 		{[]string{"dlq", "show"}, "dlq show takes ID, got 0 arguments"},
 	} {
 		r := checkFail(t, run(t, "", "", tc.args...), exitUsage, []string{tc.want}, tc.args)

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/httpapi"
+	"github.com/sluicehq/sluice/metrics"
+	"github.com/sluicehq/sluice/webui"
+)
+
+// defaultAddr is where serve (and the demo) listen unless told otherwise.
+const defaultAddr = "127.0.0.1:8080"
+
+// shutdownGrace bounds how long serve waits for requests in flight when it stops.
+const shutdownGrace = 10 * time.Second
+
+func (c *cli) serveCommand() *cobra.Command {
+	var (
+		addr          string
+		publicMetrics bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the HTTP API, the web UI and /metrics",
+		Long: `Serve the HTTP API (JSON under /v1/, see docs/http-api.md and /v1/openapi.json), the web
+UI for dead-letter triage at /, Prometheus metrics at /metrics and /healthz, on --addr. It
+also runs the upkeep every worker runs (rescuing the jobs of workers that died), so a
+deployment with serve and workers needs nothing else.
+
+Every route but /healthz and the web UI's pages needs a token: make one with 'sluice tokens
+create --admin' (or --app APP [--read-only]) and send it as Authorization: Bearer TOKEN, or
+log in to the web UI with it. /metrics needs an admin token unless --public-metrics.
+
+When it is ready, it prints the URL it listens on to stderr (with --json, also
+{"url": "..."} on stdout). SIGTERM or Ctrl-C stops it gracefully: requests in flight get
+up to 10s to finish.`,
+		Example: `  sluice serve
+  sluice serve --addr 0.0.0.0:8080 --public-metrics
+  sluice serve --addr 127.0.0.1:0 --json    # a free port; stdout says which`,
+		Args: cobra.NoArgs,
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
+			if err := checkAddr(addr); err != nil {
+				return err
+			}
+			return c.runServe(cmd.Context(), addr, publicMetrics)
+		}),
+	}
+	cmd.Flags().StringVar(&addr, "addr", defaultAddr, "host:port to listen on (port 0: any free port)")
+	cmd.Flags().BoolVar(&publicMetrics, "public-metrics", false, "serve /metrics without a token")
+	return cmd
+}
+
+// checkAddr checks an --addr value's shape: host:port.
+func checkAddr(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return flagError("addr", "must be host:port, like %s (port 0: any free port), got %q", defaultAddr, addr)
+	}
+	return nil
+}
+
+// serveOutput is serve's JSON: where it listens.
+type serveOutput struct {
+	URL string `json:"url"`
+}
+
+func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool) error {
+	url, err := c.resolveDatabaseURL()
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
+	st, err := sluice.OpenStore(ctx, url)
+	if err != nil {
+		return c.openError(url, err)
+	}
+	defer st.Close()
+	if err := c.migrateNewDefault(ctx, st); err != nil {
+		return err
+	}
+	m := metrics.New(st, nil)
+	client, err := sluice.NewClient(st, &sluice.Config{Observer: m.Observer(), Logger: logger})
+	if err != nil {
+		return err
+	}
+	// With no handlers, a started client runs only the upkeep: lease rescue.
+	if err := client.Start(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("--addr: cannot listen on %s: %w", addr, err), client.Stop(context.WithoutCancel(ctx)))
+	}
+	srv := &http.Server{
+		Handler: httpapi.New(client, httpapi.Options{Logger: logger, Metrics: m.Handler(),
+			PublicMetrics: publicMetrics, UI: webui.Handler()}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	listening := "http://" + ln.Addr().String()
+	c.notice("Listening on %s (web UI at /, API under /v1/, /metrics, /healthz). Ctrl-C stops.", listening)
+	if c.json {
+		if err := c.printJSON(serveOutput{URL: listening}); err != nil {
+			return err
+		}
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	shutdownErr := srv.Shutdown(stopCtx)
+	if errors.Is(shutdownErr, context.DeadlineExceeded) {
+		shutdownErr = fmt.Errorf("requests were still running %s after the stop signal; they were cut off", shutdownGrace)
+	}
+	stopErr := client.Stop(stopCtx)
+	if serveErr == nil {
+		c.notice("Stopped.")
+	}
+	return errors.Join(serveErr, shutdownErr, stopErr)
+}
