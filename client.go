@@ -72,6 +72,9 @@ func (c *Client) GetApp(ctx context.Context, idOrName string) (App, error) {
 	if id, err := uuid.Parse(idOrName); err == nil {
 		return c.store.GetApp(ctx, id)
 	}
+	if validate.AppName("name", idOrName) != nil {
+		return App{}, ErrNotFound // no app can have this name: no need to ask the database
+	}
 	return c.store.GetAppByName(ctx, idOrName)
 }
 
@@ -299,6 +302,11 @@ func (c *Client) ListJobs(ctx context.Context, f JobFilter, opts ListOptions) (P
 	}
 	if _, err := validate.Status("status", string(f.Status)); err != nil {
 		return Page[Job]{}, err
+	}
+	if f.Type != "" {
+		if err := validate.Identifier("type", f.Type); err != nil {
+			return Page[Job]{}, err
+		}
 	}
 	sf := store.JobFilter{Type: f.Type, Status: f.Status}
 	if f.App != "" {

@@ -217,6 +217,8 @@ func TestListJobsPagesWithCursors(t *testing.T) {
 			{"limit too big", sluice.JobFilter{}, sluice.ListOptions{Limit: 1_000_000_000_000}, "limit"},
 			{"bad status", sluice.JobFilter{Status: "done"}, sluice.ListOptions{}, "status"},
 			{"unknown app", sluice.JobFilter{App: "ghost"}, sluice.ListOptions{}, "app"},
+			{"NUL in app", sluice.JobFilter{App: "gh\x00ost"}, sluice.ListOptions{}, "app"},
+			{"NUL in type", sluice.JobFilter{Type: "t\x00"}, sluice.ListOptions{}, "type"},
 		} {
 			_, err := b.client.ListJobs(b.ctx, tc.filter, tc.opts)
 			var fe *sluice.FieldError
