@@ -111,3 +111,16 @@ func (d *DeadJob) LastError() string {
 	}
 	return d.ErrorHistory[len(d.ErrorHistory)-1].Error
 }
+
+// DecodeHistory reads an error history as the stores keep it (a JSON array). The common case,
+// a job that has not failed yet, costs nothing: "[]" needs no decoding.
+func DecodeHistory(raw []byte) ([]ErrorRecord, error) {
+	if len(raw) == 2 && raw[0] == '[' && raw[1] == ']' {
+		return []ErrorRecord{}, nil
+	}
+	var h []ErrorRecord
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}

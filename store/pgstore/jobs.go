@@ -173,11 +173,15 @@ func scanJob(row pgx.CollectableRow) (store.Job, error) {
 	var j store.Job
 	var lastError, uniqueKey *string
 	var status string
+	var history []byte
 	err := row.Scan(&j.ID, &j.AppID, &j.Type, &j.Queue, &j.Priority, &j.Payload, &status,
-		&j.Attempts, &j.MaxAttempts, &lastError, &j.ErrorHistory, &j.RunAt, &j.StartedAt,
+		&j.Attempts, &j.MaxAttempts, &lastError, &history, &j.RunAt, &j.StartedAt,
 		&j.CompletedAt, &j.CreatedAt, &uniqueKey, &j.ReplayedFrom, &j.LeaseToken, &j.LeaseExpiresAt)
 	if err != nil {
 		return j, err
+	}
+	if j.ErrorHistory, err = store.DecodeHistory(history); err != nil {
+		return j, fmt.Errorf("pgstore: job %s: error history: %w", j.ID, err)
 	}
 	j.Status = store.JobStatus(status)
 	if lastError != nil {

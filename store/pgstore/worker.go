@@ -168,7 +168,7 @@ func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResul
 // ListenForJobs LISTENs on the store's channel on a dedicated connection and calls wake for
 // each notification until ctx ends (nil) or the connection fails (its error).
 func (s *Store) ListenForJobs(ctx context.Context, wake func()) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy()) // LISTEN needs no uuid codec
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -187,7 +187,7 @@ func scanJob(row scanner) (store.Job, error) {
 	if err != nil {
 		return store.Job{}, err
 	}
-	if err := json.Unmarshal([]byte(history), &j.ErrorHistory); err != nil {
+	if j.ErrorHistory, err = store.DecodeHistory([]byte(history)); err != nil {
 		return store.Job{}, fmt.Errorf("sqlitestore: job %s: error history: %w", j.ID, err)
 	}
 	j.Payload = json.RawMessage(payload)
