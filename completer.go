@@ -22,8 +22,9 @@ const (
 )
 
 // completer applies attempts' outcomes in batches: it writes what arrived within a couple of
-// milliseconds of the first outcome in one round trip, so under load many share it. Every outcome is fenced by its lease in the store,
-// so a retried write after a partial failure cannot apply twice.
+// milliseconds of the first outcome in one round trip, so under load many share it. Every
+// outcome is fenced by its lease in the store, so a retried write after a partial failure
+// cannot apply twice.
 type completer struct {
 	e    *engine
 	in   chan queuedFinish
