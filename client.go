@@ -24,6 +24,11 @@ type Client struct {
 	mu       sync.Mutex
 	handlers map[string]*handler // by job type
 	engine   *engine             // non-nil while started
+
+	// knownApps holds app ids this client has seen exist, so that enqueueing by app id does
+	// not look the app up every time. (Names are always looked up: an app can be renamed.)
+	// Should an app go away, the jobs table's foreign key still refuses its jobs.
+	knownApps sync.Map
 }
 
 // NewClient returns a client on an open store. The caller keeps ownership of st.
@@ -84,9 +89,17 @@ func (c *Client) resolveApp(ctx context.Context, field, idOrName string) (uuid.U
 	if idOrName == "" {
 		return uuid.Nil, store.Fieldf(field, "is required")
 	}
+	if id, err := uuid.Parse(idOrName); err == nil {
+		if _, known := c.knownApps.Load(id); known {
+			return id, nil
+		}
+	}
 	app, err := c.GetApp(ctx, idOrName)
 	if errors.Is(err, ErrNotFound) {
 		return uuid.Nil, &FieldError{Field: field, Message: "no app has the id or name " + validate.Quote(idOrName), Err: ErrNotFound}
+	}
+	if err == nil {
+		c.knownApps.Store(app.ID, struct{}{})
 	}
 	return app.ID, err
 }

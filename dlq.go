@@ -172,7 +172,7 @@ type ReplayOptions struct {
 	DryRun bool
 	// Rate caps replays per second; 0 means as fast as the batches go.
 	Rate float64
-	// BatchSize is how many entries one transaction replays, 1..1000. Defaults to 500.
+	// BatchSize is how many entries one transaction replays, 1..1000. Defaults to 1000.
 	BatchSize int
 }
 
@@ -188,7 +188,7 @@ type ReplayResult struct {
 
 // Bulk-operation batch sizes.
 const (
-	defaultReplayBatch = 500
+	defaultReplayBatch = 1000
 	purgeBatch         = 1000
 )
 

@@ -93,8 +93,7 @@ func (c *Client) Start(ctx context.Context) error {
 	}
 	for queue, types := range typesByQueue {
 		sort.Strings(types)
-		e.producers[queue] = &producer{e: e, queue: queue, types: types,
-			limit: c.cfg.Queues[queue].Concurrency, wake: make(chan struct{}, 1)}
+		e.producers[queue] = newProducer(e, queue, types, c.cfg.Queues[queue].Concurrency)
 	}
 	e.completer = newCompleter(e)
 	e.start()

@@ -17,11 +17,19 @@ func filterArgs(f store.DeadFilter) []any {
 }
 
 // ListDead returns entries matching the filter, newest first, below the page's cursor. It runs
-// with a one-off plan so the filter's unused parts fold away and a partial index is used.
+// with a one-off plan so the filter's unused parts fold away, and a filter naming an app or a
+// type gets the query ordered to walk that partial index.
 func (s *Store) ListDead(ctx context.Context, f store.DeadFilter, page store.Page) ([]store.DeadJob, error) {
 	args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
 	args = append(args, page.Before, page.Limit)
-	rows, err := s.pool.Query(ctx, q.Get("ListDead"), args...)
+	query := q.Get("ListDead")
+	switch {
+	case f.AppID != nil:
+		query = q.Get("ListDeadByApp")
+	case f.Type != "":
+		query = q.Get("ListDeadByType")
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -78,59 +86,37 @@ func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job
 	return job, err
 }
 
-// ReplayDeadBatch replays one bounded batch of a bulk replay in one transaction: lock the
-// batch's entries, insert their jobs (skipping unique-key conflicts), mark those replayed.
+// ReplayDeadBatch replays one bounded batch of a bulk replay in one statement (see the query),
+// then wakes the workers if it replayed any.
 func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store.ReplayBatch) (store.ReplayBatchResult, error) {
+	// As text: a one-off plan (QueryExecModeExec) sends parameters without their types.
+	jobIDs := make([]string, b.Limit)
+	for i := range jobIDs {
+		jobIDs[i] = newID().String()
+	}
+	var auditID, auditApp *uuid.UUID
+	var actor, action string
+	details := "{}"
+	if a := b.Audit; a != nil {
+		auditID, auditApp, actor, action = &a.ID, a.AppID, a.Actor, a.Action
+		if len(a.Details) > 0 {
+			details = string(a.Details)
+		}
+	}
 	var res store.ReplayBatchResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		res = store.ReplayBatchResult{}
-		args := []any{pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter, f.FailedBefore, f.ErrorContains,
-			f.Through, b.Before, b.Limit, b.Defaults.Queue, b.Defaults.MaxAttempts}
-		rows, err := tx.Query(ctx, q.Get("LockDeadForReplay"), args...)
-		if err != nil {
-			return err
+	err := s.pool.QueryRow(ctx, q.Get("ReplayDeadBatch"), pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter,
+		f.FailedBefore, f.ErrorContains, f.Through, b.Before, b.Limit, b.Defaults.Queue, b.Defaults.MaxAttempts,
+		jobIDs, auditID, actor, action, auditApp, details).Scan(&res.Considered, &res.Replayed, &res.LastID)
+	if err != nil {
+		return store.ReplayBatchResult{}, err
+	}
+	if res.Replayed > 0 {
+		if _, err := s.pool.Exec(ctx, q.Get("NotifyJobs"), s.channel); err != nil {
+			return store.ReplayBatchResult{}, err
 		}
-		var jobs []store.InsertJob
-		var e store.InsertJob
-		var entryID uuid.UUID
-		var priority int16
-		var maxAttempts int32
-		_, err = pgx.ForEachRow(rows, []any{&entryID, &e.AppID, &e.Type, &e.Queue, &priority, &e.Payload, &maxAttempts, &e.UniqueKey}, func() error {
-			from := entryID
-			job := e
-			job.ID, job.Priority, job.MaxAttempts, job.ReplayedFrom = newID(), int(priority), int(maxAttempts), &from
-			job.Payload = append([]byte(nil), e.Payload...)
-			jobs = append(jobs, job)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		res.Considered = len(jobs)
-		if len(jobs) == 0 {
-			return nil
-		}
-		last := *jobs[len(jobs)-1].ReplayedFrom
-		res.LastID = &last
-		inserted, err := s.insertBatch(ctx, tx, jobs, allIndexes(len(jobs)))
-		if err != nil {
-			return err
-		}
-		entryIDs := make([]uuid.UUID, 0, len(inserted))
-		jobIDs := make([]uuid.UUID, 0, len(inserted))
-		for _, j := range jobs {
-			if _, ok := inserted[j.ID]; ok {
-				entryIDs, jobIDs = append(entryIDs, *j.ReplayedFrom), append(jobIDs, j.ID)
-			}
-		}
-		if _, err := tx.Exec(ctx, q.Get("MarkReplayed"), entryIDs, jobIDs); err != nil {
-			return err
-		}
-		res.Replayed = len(entryIDs)
-		res.Conflicts = res.Considered - res.Replayed
-		return recordAudit(ctx, tx, b.Audit, res.Replayed)
-	})
-	return res, err
+	}
+	res.Conflicts = res.Considered - res.Replayed
+	return res, nil
 }
 
 // DeleteDead deletes one entry, or returns store.ErrNotFound.
@@ -191,12 +177,4 @@ func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 		d.UniqueKey = *uniqueKey
 	}
 	return d, nil
-}
-
-func allIndexes(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,11 +13,16 @@ import (
 	"github.com/sluicehq/sluice/store"
 )
 
-// InsertJobs inserts jobs in one round trip (plus one to look up unique-key duplicates, when
-// there are any), inside tx when it is a pgx.Tx.
+// InsertJobs inserts jobs inside tx when it is a pgx.Tx. Without unique keys that is one
+// round trip: the insert and its notification in one implicit transaction. With unique keys
+// it runs in a transaction of its own, so the look-up of duplicates (and a second pass for a
+// key freed meanwhile) stays all or nothing.
 func (s *Store) InsertJobs(ctx context.Context, tx store.ExternalTx, jobs []store.InsertJob) ([]store.InsertResult, error) {
 	if len(jobs) == 0 {
 		return nil, nil
+	}
+	if tx == nil && !slices.ContainsFunc(jobs, func(j store.InsertJob) bool { return j.UniqueKey != "" }) {
+		return s.insertJobs(ctx, s.pool, jobs)
 	}
 	if tx == nil {
 		var out []store.InsertResult
@@ -34,8 +40,9 @@ func (s *Store) InsertJobs(ctx context.Context, tx store.ExternalTx, jobs []stor
 	return s.insertJobs(ctx, ptx, jobs)
 }
 
-// insertJobs inserts within db, which must be a transaction: a unique-key duplicate whose
-// holder finishes between the insert and the look-up is inserted on a second pass.
+// insertJobs inserts within db, a transaction unless no job has a unique key: a unique-key
+// duplicate whose holder finishes between the insert and the look-up is inserted on a second
+// pass.
 func (s *Store) insertJobs(ctx context.Context, db querier, jobs []store.InsertJob) ([]store.InsertResult, error) {
 	results := make([]store.InsertResult, len(jobs))
 	pending := make([]int, len(jobs)) // indexes of jobs not yet resolved

@@ -203,6 +203,53 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
 ORDER BY id DESC
 LIMIT $10;
 
+-- name: ListDeadByApp
+-- ListDead for a filter naming an app. The page's ids come from idx_job_dlq_app (or
+-- job_dlq_app_all, replayed included) walked backwards from the cursor — ordered by
+-- (app_id, id), the same order as app_id is fixed, and index-only when the app is the whole
+-- filter — then their rows by primary key: no sort, and no scan of other apps' entries.
+SELECT d.id, d.original_job_id, d.app_id, d.type, d.payload, d.attempts, d.error_history,
+       d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id
+FROM (
+    SELECT id FROM job_dlq
+    WHERE app_id = $1
+      AND ($2::text = '' OR type = $2)
+      AND ($3::timestamptz IS NULL OR failed_at >= $3)
+      AND ($4::timestamptz IS NULL OR failed_at < $4)
+      AND ($5::text = '' OR EXISTS (
+            SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
+      AND (NOT $7::boolean OR replayed_at IS NOT NULL)
+      AND ($8::uuid IS NULL OR id <= $8)
+      AND ($9::uuid IS NULL OR id < $9)
+    ORDER BY app_id DESC, id DESC
+    LIMIT $10
+) AS page
+JOIN job_dlq AS d ON d.id = page.id
+ORDER BY page.id DESC;
+
+-- name: ListDeadByType
+-- ListDead for a filter naming a type but no app: as ListDeadByApp, through idx_job_dlq_type.
+SELECT d.id, d.original_job_id, d.app_id, d.type, d.payload, d.attempts, d.error_history,
+       d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id
+FROM (
+    SELECT id FROM job_dlq
+    WHERE ($1::uuid IS NULL OR app_id = $1)
+      AND type = $2
+      AND ($3::timestamptz IS NULL OR failed_at >= $3)
+      AND ($4::timestamptz IS NULL OR failed_at < $4)
+      AND ($5::text = '' OR EXISTS (
+            SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
+      AND (NOT $7::boolean OR replayed_at IS NOT NULL)
+      AND ($8::uuid IS NULL OR id <= $8)
+      AND ($9::uuid IS NULL OR id < $9)
+    ORDER BY type DESC, id DESC
+    LIMIT $10
+) AS page
+JOIN job_dlq AS d ON d.id = page.id
+ORDER BY page.id DESC;
+
 -- name: CountDead
 SELECT count(*)
 FROM job_dlq
@@ -241,30 +288,52 @@ RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_atte
           error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
           lease_token, lease_expires_at;
 
--- name: LockDeadForReplay
--- One batch of a bulk replay: un-replayed entries below the cursor, newest first, locked. Rows
--- a concurrent single replay holds are waited for and re-checked, never skipped.
-SELECT id, app_id, type, coalesce(queue, $9), coalesce(priority, 0), payload,
-       coalesce(max_attempts, $10), coalesce(unique_key, '')
-FROM job_dlq
-WHERE ($1::uuid IS NULL OR app_id = $1)
-  AND ($2::text = '' OR type = $2)
-  AND ($3::timestamptz IS NULL OR failed_at >= $3)
-  AND ($4::timestamptz IS NULL OR failed_at < $4)
-  AND ($5::text = '' OR EXISTS (
-        SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
-  AND replayed_at IS NULL
-  AND ($6::uuid IS NULL OR id <= $6)
-  AND ($7::uuid IS NULL OR id < $7)
-ORDER BY id DESC
-LIMIT $8
-FOR UPDATE;
-
--- name: MarkReplayed
-UPDATE job_dlq AS d
-SET replayed_at = now(), replay_job_id = r.job_id
-FROM unnest($1::uuid[], $2::uuid[]) AS r(id, job_id)
-WHERE d.id = r.id AND d.replayed_at IS NULL;
+-- name: ReplayDeadBatch
+-- One batch of a bulk replay, in one statement: lock the batch's un-replayed entries below the
+-- cursor, newest first (rows a concurrent replay holds are waited for and re-checked, never
+-- skipped); insert a job for each, with the ids the caller made, skipping those whose unique
+-- key a live job holds; mark the entries whose job was inserted as replayed; and add their
+-- count to the operation's audit row ($12, when not null). Answers how many entries the batch
+-- looked at, how many it replayed, and the oldest id it looked at (the next batch's cursor).
+WITH picked AS (
+    SELECT id, app_id, type, queue, priority, payload, max_attempts, unique_key
+    FROM job_dlq
+    WHERE ($1::uuid IS NULL OR app_id = $1)
+      AND ($2::text = '' OR type = $2)
+      AND ($3::timestamptz IS NULL OR failed_at >= $3)
+      AND ($4::timestamptz IS NULL OR failed_at < $4)
+      AND ($5::text = '' OR EXISTS (
+            SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND replayed_at IS NULL
+      AND ($6::uuid IS NULL OR id <= $6)
+      AND ($7::uuid IS NULL OR id < $7)
+    ORDER BY id DESC
+    LIMIT $8
+    FOR UPDATE
+), numbered AS (
+    SELECT p.*, row_number() OVER (ORDER BY p.id DESC) AS n FROM picked AS p
+), inserted AS (
+    INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, unique_key, replayed_from)
+    SELECT ($11::uuid[])[n], app_id, type, coalesce(queue, $9), coalesce(priority, 0), payload,
+           coalesce(max_attempts, $10), unique_key, id
+    FROM numbered
+    ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
+    DO NOTHING
+    RETURNING id, replayed_from
+), marked AS (
+    UPDATE job_dlq AS d
+    SET replayed_at = now(), replay_job_id = i.id
+    FROM inserted AS i
+    WHERE d.id = i.replayed_from
+    RETURNING d.id
+), audited AS (
+    INSERT INTO audit_log (id, actor, action, app_id, details, count)
+    SELECT $12, $13, $14, $15, $16::jsonb, (SELECT count(*) FROM marked)
+    WHERE $12::uuid IS NOT NULL
+    ON CONFLICT (id) DO UPDATE SET count = audit_log.count + EXCLUDED.count
+)
+SELECT (SELECT count(*) FROM picked), (SELECT count(*) FROM marked),
+       (SELECT id FROM picked ORDER BY id LIMIT 1);
 
 -- name: DeleteDead
 DELETE FROM job_dlq WHERE id = $1;
