@@ -78,11 +78,11 @@ func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job
 		if err != nil {
 			return err
 		}
-		if _, err = tx.Exec(ctx, q.Get("NotifyJobs"), s.channel); err != nil {
-			return err
-		}
 		return recordAudit(ctx, tx, p.Audit, 1)
 	})
+	if err == nil {
+		s.notifier.kick()
+	}
 	return job, err
 }
 
@@ -111,9 +111,7 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 		return store.ReplayBatchResult{}, err
 	}
 	if res.Replayed > 0 {
-		if _, err := s.pool.Exec(ctx, q.Get("NotifyJobs"), s.channel); err != nil {
-			return store.ReplayBatchResult{}, err
-		}
+		s.notifier.kick()
 	}
 	res.Conflicts = res.Considered - res.Replayed
 	return res, nil

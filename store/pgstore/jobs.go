@@ -14,36 +14,49 @@ import (
 )
 
 // InsertJobs inserts jobs inside tx when it is a pgx.Tx. Without unique keys that is one
-// round trip: the insert and its notification in one implicit transaction. With unique keys
-// it runs in a transaction of its own, so the look-up of duplicates (and a second pass for a
-// key freed meanwhile) stays all or nothing.
+// round trip, one implicit transaction. With unique keys it runs in a transaction of its own,
+// so the look-up of duplicates (and a second pass for a key freed meanwhile) stays all or
+// nothing. Workers are woken by the store's notifier once it has committed.
 func (s *Store) InsertJobs(ctx context.Context, tx store.ExternalTx, jobs []store.InsertJob) ([]store.InsertResult, error) {
 	if len(jobs) == 0 {
 		return nil, nil
 	}
-	if tx == nil && !slices.ContainsFunc(jobs, func(j store.InsertJob) bool { return j.UniqueKey != "" }) {
-		return s.insertJobs(ctx, s.pool, jobs)
+	if tx != nil {
+		ptx, ok := tx.(pgx.Tx)
+		if !ok {
+			return nil, fmt.Errorf("%w: PostgreSQL needs a pgx.Tx, got %T", store.ErrTxType, tx)
+		}
+		// The caller's transaction decides when the jobs become ready: it carries the
+		// notification, which PostgreSQL delivers at its commit.
+		return s.insertJobs(ctx, ptx, jobs, true)
 	}
-	if tx == nil {
-		var out []store.InsertResult
-		err := s.inTx(ctx, func(tx pgx.Tx) error {
-			var err error
-			out, err = s.insertJobs(ctx, tx, jobs)
+	var out []store.InsertResult
+	var err error
+	if !slices.ContainsFunc(jobs, func(j store.InsertJob) bool { return j.UniqueKey != "" }) {
+		out, err = s.insertJobs(ctx, s.pool, jobs, false)
+	} else {
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			out, err = s.insertJobs(ctx, tx, jobs, false)
 			return err
 		})
-		return out, err
 	}
-	ptx, ok := tx.(pgx.Tx)
-	if !ok {
-		return nil, fmt.Errorf("%w: PostgreSQL needs a pgx.Tx, got %T", store.ErrTxType, tx)
+	if err == nil && dueNow(jobs) {
+		s.notifier.kick()
 	}
-	return s.insertJobs(ctx, ptx, jobs)
+	return out, err
+}
+
+// dueNow reports whether any of the jobs is due at once: a hint for waking workers, so the
+// local clock is good enough; polling finds the rest.
+func dueNow(jobs []store.InsertJob) bool {
+	now := time.Now()
+	return slices.ContainsFunc(jobs, func(j store.InsertJob) bool { return j.RunAt == nil || !j.RunAt.After(now) })
 }
 
 // insertJobs inserts within db, a transaction unless no job has a unique key: a unique-key
 // duplicate whose holder finishes between the insert and the look-up is inserted on a second
 // pass.
-func (s *Store) insertJobs(ctx context.Context, db querier, jobs []store.InsertJob) ([]store.InsertResult, error) {
+func (s *Store) insertJobs(ctx context.Context, db querier, jobs []store.InsertJob, notifyInTx bool) ([]store.InsertResult, error) {
 	results := make([]store.InsertResult, len(jobs))
 	pending := make([]int, len(jobs)) // indexes of jobs not yet resolved
 	for i := range jobs {
@@ -53,7 +66,7 @@ func (s *Store) insertJobs(ctx context.Context, db querier, jobs []store.InsertJ
 		if pass == 3 {
 			return nil, fmt.Errorf("pgstore: unique keys kept changing hands while inserting; try again")
 		}
-		inserted, err := s.insertBatch(ctx, db, jobs, pending)
+		inserted, err := s.insertBatch(ctx, db, jobs, pending, notifyInTx)
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +98,7 @@ func (s *Store) insertJobs(ctx context.Context, db querier, jobs []store.InsertJ
 	return results, nil
 }
 
-func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.InsertJob, idx []int) (map[uuid.UUID]store.Job, error) {
+func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.InsertJob, idx []int, notify bool) (map[uuid.UUID]store.Job, error) {
 	n := len(idx)
 	ids := make([]uuid.UUID, n)
 	appIDs := make([]uuid.UUID, n)
@@ -97,19 +110,15 @@ func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.Insert
 	runAts := make([]*time.Time, n)
 	uniqueKeys := make([]string, n)
 	replayedFrom := make([]*uuid.UUID, n)
-	dueNow := false
 	for k, i := range idx {
 		j := &jobs[i]
 		ids[k], appIDs[k], types[k], queues[k] = j.ID, j.AppID, j.Type, j.Queue
 		priorities[k], payloads[k], maxAttempts[k] = int16(j.Priority), string(j.Payload), int32(j.MaxAttempts)
 		runAts[k], uniqueKeys[k], replayedFrom[k] = j.RunAt, j.UniqueKey, j.ReplayedFrom
-		if j.RunAt == nil || !j.RunAt.After(time.Now()) {
-			dueNow = true
-		}
 	}
 	batch := &pgx.Batch{}
 	batch.Queue(q.Get("InsertJobs"), ids, appIDs, types, queues, priorities, payloads, maxAttempts, runAts, uniqueKeys, replayedFrom)
-	if dueNow {
+	if notify {
 		batch.Queue(q.Get("NotifyJobs"), s.channel)
 	}
 	br := db.SendBatch(ctx, batch)

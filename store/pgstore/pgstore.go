@@ -39,10 +39,11 @@ const DefaultMaxConns = 16
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
-	pool    *pgxpool.Pool
-	channel string
-	schema  string
-	files   []migrate.File
+	pool     *pgxpool.Pool
+	channel  string
+	schema   string
+	files    []migrate.File
+	notifier *notifier
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,7 +76,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, schema: *schema, channel: channelName(*schema), files: files}, nil
+	channel := channelName(*schema)
+	return &Store{pool: pool, schema: *schema, channel: channel, files: files, notifier: newNotifier(pool, channel)}, nil
 }
 
 // channelName is the LISTEN/NOTIFY channel for the jobs of a schema. PostgreSQL refuses a
@@ -100,8 +102,9 @@ func (s *Store) Schema() string { return s.schema }
 // Backend returns "postgres".
 func (s *Store) Backend() string { return "postgres" }
 
-// Close closes the pool.
+// Close stops the store's notifier and closes the pool.
 func (s *Store) Close() error {
+	s.notifier.close()
 	s.pool.Close()
 	return nil
 }

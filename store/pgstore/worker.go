@@ -146,9 +146,6 @@ func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResul
 				return err
 			}
 			res.Retried = int(tag.RowsAffected())
-			if _, err := tx.Exec(ctx, q.Get("NotifyJobs"), s.channel); err != nil {
-				return err
-			}
 		}
 		if len(dead.index) > 0 {
 			tag, err := tx.Exec(ctx, q.Get("DeadLetterJobs"), dead.ids, dead.tokens, dead.errors, dead.deadIDs)
@@ -161,6 +158,9 @@ func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResul
 	})
 	if err != nil {
 		return store.RescueResult{}, err
+	}
+	if res.Retried > 0 {
+		s.notifier.kick()
 	}
 	return res, nil
 }
