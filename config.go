@@ -54,6 +54,13 @@ type Config struct {
 // QueueConfig configures one queue.
 type QueueConfig struct {
 	// Concurrency is how many of the queue's jobs this client runs at once. Defaults to 100.
+	//
+	// While the queue's jobs are quick (handlers under 5 ms on average) the client holds up to
+	// four times that many: so that a claim, a round trip to the database, brings enough work
+	// to keep the handlers busy until the next one returns, it claims ahead of free slots.
+	// Slow jobs are never claimed ahead. A job claimed ahead shows as running (its lease held,
+	// StartedAt set) and starts as soon as a handler slot frees; if the client stops first it
+	// is given back unstarted, its attempt not counted.
 	Concurrency int
 }
 

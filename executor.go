@@ -9,37 +9,45 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sluicehq/sluice/internal/clock"
 	"github.com/sluicehq/sluice/internal/validate"
 	"github.com/sluicehq/sluice/store"
 )
 
-// begin starts one claimed job: its lease joins the heartbeat and its handler runs in a
-// goroutine of its own.
+// begin takes over one claimed job: its lease joins the heartbeat at once, and its handler
+// runs in a goroutine of its own as soon as a slot is free — or, if the client stops first,
+// the job is given back unstarted.
 func (e *engine) begin(p *producer, job Job, token uuid.UUID) {
 	h := e.handlers[job.Type]
 	ctx, cancel := context.WithCancelCause(e.jobsCtx)
-	if h.opts.Timeout > 0 {
-		var cancelTimeout context.CancelFunc
-		ctx, cancelTimeout = context.WithTimeoutCause(ctx, h.opts.Timeout, errTimeout)
-		inner := cancel
-		cancel = func(cause error) { inner(cause); cancelTimeout() }
-	}
 	a := &attempt{job: job, lease: store.Lease{JobID: job.ID, Token: token}, ctx: ctx, cancel: cancel}
 	e.running.add(a)
 	e.handlersWG.Add(1)
 	go func() {
 		defer e.handlersWG.Done()
+		if !p.acquireSlot() {
+			p.done(-1)
+			a.cancel(nil)
+			a.finished.Store(true)
+			e.completer.submit(a, store.Finish{Lease: a.lease, Outcome: store.OutcomeRelease})
+			return
+		}
+		if h.opts.Timeout > 0 { // the attempt's time starts now, not when it was claimed
+			var cancelTimeout context.CancelFunc
+			a.ctx, cancelTimeout = context.WithTimeoutCause(a.ctx, h.opts.Timeout, errTimeout)
+			defer cancelTimeout()
+		}
 		obs := e.cfg.Observer
-		var started time.Time
 		if obs != nil {
 			obs.AttemptStarted(&a.job)
-			started = time.Now()
 		}
+		started := clock.Now()
 		err := runHandler(a.ctx, h, &a.job)
-		p.slotFreed()
+		ran := clock.Since(started)
+		p.done(ran)
 		finish := e.outcome(a, h, err)
 		if obs != nil {
-			obs.AttemptFinished(&a.job, finish.Outcome, time.Since(started))
+			obs.AttemptFinished(&a.job, finish.Outcome, ran)
 		}
 		a.cancel(nil)
 		a.finished.Store(true)

@@ -10,34 +10,45 @@ import (
 )
 
 // maxClaim bounds how many jobs one claim query takes; claimers is how many claims of one
-// queue may be in flight at once.
+// queue may be in flight at once; prefetch is how many jobs per handler slot a queue may
+// hold (running, or claimed and waiting for a slot) while its jobs are quick, that is while
+// their handlers take under quickJob on average.
 const (
 	maxClaim = 1000
 	claimers = 2
+	prefetch = 4
+	quickJob = 5 * time.Millisecond
 )
 
 // claimTimeout bounds one claim query. Claims are not cancelled by Stop: a claim cut off
 // after it committed would leave its jobs to be rescued, costing each an attempt.
 const claimTimeout = 30 * time.Second
 
-// producer claims jobs of one queue whenever it has free slots and is woken: by a
+// producer claims jobs of one queue whenever it can hold more and is woken: by a
 // notification, by this client's own enqueue, by a slot freeing while the queue has a
-// backlog, or by the poll timer. It runs several claimers, each claiming at most its share of
-// the slots at a time: while one claim is on its way to the database and back, the jobs
-// another brought are already running, so the slots do not sit idle for a round trip after
-// every claim.
+// backlog, or by the poll timer. At most limit handlers run at once. While the queue's jobs
+// are quick, the producer holds up to prefetch times that many, so that a claim brings
+// enough work to keep the slots busy until the next one returns: a claim is a round trip, a
+// quick handler far less. Slow jobs are not claimed ahead: they would wait here while
+// another worker could run them. Jobs waiting for a slot hold their lease like running ones
+// and are given back unstarted when the client stops. Several claimers each claim at most
+// their share at a time, so one claim's round trip overlaps another's.
 type producer struct {
 	e       *engine
 	queue   string
 	types   []string
-	limit   int
-	running atomic.Int64 // slots in use: running handlers and claims in flight
-	backlog atomic.Bool  // the last claim filled its share: more may be due
+	limit   int           // handlers at once
+	slots   chan struct{} // a token per running handler
+	held    atomic.Int64  // jobs held: running, waiting for a slot, or being claimed
+	avgRun  atomic.Int64  // moving average of handler run time, in nanoseconds
+	backlog atomic.Bool   // the last claim filled its share: more may be due
 	wakes   [claimers]chan struct{}
+	stop    <-chan struct{} // closed when the client stops claiming
 }
 
 func newProducer(e *engine, queue string, types []string, limit int) *producer {
-	p := &producer{e: e, queue: queue, types: types, limit: limit}
+	p := &producer{e: e, queue: queue, types: types, limit: limit, slots: make(chan struct{}, limit)}
+	p.avgRun.Store(int64(quickJob)) // not known to be quick until some have run
 	for i := range p.wakes {
 		p.wakes[i] = make(chan struct{}, 1)
 	}
@@ -56,6 +67,7 @@ func (p *producer) signal() {
 
 // run runs the claimers until ctx ends.
 func (p *producer) run(ctx context.Context) {
+	p.stop = ctx.Done()
 	var wg sync.WaitGroup
 	for _, wake := range p.wakes {
 		wg.Add(1)
@@ -81,10 +93,10 @@ func (p *producer) claimer(ctx context.Context, wake <-chan struct{}) {
 	}
 }
 
-// claimLoop claims, a share of the slots at a time, until the slots are full or the queue
-// has nothing due.
+// claimLoop claims, a share at a time, until the producer holds all it may or the queue has
+// nothing due.
 func (p *producer) claimLoop(ctx context.Context) {
-	share := min(max(1, p.limit/claimers), maxClaim)
+	share := min(max(1, p.limit*prefetch/claimers), maxClaim)
 	for ctx.Err() == nil {
 		n := p.reserve(share)
 		if n == 0 {
@@ -97,14 +109,14 @@ func (p *producer) claimLoop(ctx context.Context) {
 			LeaseToken: token, LeaseDuration: p.e.cfg.LeaseDuration,
 		})
 		cancel()
-		p.running.Add(int64(len(jobs) - n)) // give back the slots the claim did not fill
+		p.held.Add(int64(len(jobs) - n)) // give back what the claim did not fill
 		if err != nil {
 			p.e.log.Warn("sluice: claiming jobs failed; will retry", "queue", p.queue, "error", err)
 			return
 		}
 		p.backlog.Store(len(jobs) == n)
 		if ctx.Err() != nil {
-			p.running.Add(-int64(len(jobs)))
+			p.held.Add(-int64(len(jobs)))
 			p.e.releaseUnstarted(jobs, token)
 			return
 		}
@@ -117,24 +129,53 @@ func (p *producer) claimLoop(ctx context.Context) {
 	}
 }
 
-// reserve takes up to n free slots for a claim and returns how many it took.
+// reserve takes up to n of the jobs the producer may still hold, and returns how many.
 func (p *producer) reserve(n int) int {
 	for {
-		running := p.running.Load()
-		free := int64(p.limit) - running
+		held := p.held.Load()
+		free := int64(p.holdLimit()) - held
 		if free <= 0 {
 			return 0
 		}
 		take := min(int64(n), free)
-		if p.running.CompareAndSwap(running, running+take) {
+		if p.held.CompareAndSwap(held, held+take) {
 			return int(take)
 		}
 	}
 }
 
-// slotFreed is called when a handler returns.
-func (p *producer) slotFreed() {
-	p.running.Add(-1)
+// holdLimit is how many jobs the producer may hold now.
+func (p *producer) holdLimit() int {
+	if time.Duration(p.avgRun.Load()) < quickJob {
+		return p.limit * prefetch
+	}
+	return p.limit
+}
+
+// acquireSlot waits for a handler slot; false means the client is stopping first.
+func (p *producer) acquireSlot() bool {
+	select {
+	case <-p.stop:
+		return false
+	default:
+	}
+	select {
+	case p.slots <- struct{}{}:
+		return true
+	case <-p.stop:
+		return false
+	}
+}
+
+// done is called when a held job no longer needs the producer: its handler returned after
+// running for ran (which frees the slot too), or it was given back unstarted (ran < 0).
+func (p *producer) done(ran time.Duration) {
+	if ran >= 0 {
+		<-p.slots
+		avg := p.avgRun.Load()
+		p.avgRun.Store(avg + (int64(ran)-avg)/8) // a lost update under contention is harmless
+	}
+	p.held.Add(-1)
 	if p.backlog.Load() {
 		p.signal()
 	}

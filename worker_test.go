@@ -261,6 +261,7 @@ func TestQueuesHaveTheirOwnConcurrency(t *testing.T) {
 			jobs = append(jobs, b.enqueue(t, "gate", countArgs{N: i}))
 		}
 		waitFor(t, "two jobs running", func() bool { return inFlight.Load() == 2 })
+		// These jobs are slow (they wait for release): none is claimed ahead.
 		page, err := b.client.ListJobs(b.ctx, sluice.JobFilter{Status: sluice.StatusRunning}, sluice.ListOptions{})
 		if err != nil || len(page.Items) != 2 {
 			t.Fatalf("running jobs: %d, %v", len(page.Items), err)
@@ -367,6 +368,74 @@ func TestStartRefusesUnmigratedSchemaAndUnknownQueue(t *testing.T) {
 		var fe *sluice.FieldError
 		if err := c.Start(ctx); !errors.As(err, &fe) || fe.Field != "Queues" {
 			t.Fatalf("Start with a handler on an unconfigured queue = %v", err)
+		}
+	})
+}
+
+func TestQuickJobsAreClaimedAheadAndGivenBackUnstartedOnStop(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		cfg := fastConfig()
+		cfg.Queues = map[string]sluice.QueueConfig{"default": {Concurrency: 2}}
+		b := setup(t, url, cfg)
+		var inFlight, peak atomic.Int32
+		release := make(chan struct{})
+		sluice.Handle(b.client, "burst", func(ctx context.Context, job *sluice.Job, a countArgs) error {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			if a.N >= 100 { // the blocking ones
+				<-release
+			}
+			return nil
+		}, nil)
+		b.start(t)
+		// Quick jobs first, so the client learns they are quick.
+		for i := range 10 {
+			b.waitForStatus(t, b.enqueue(t, "burst", countArgs{N: i}), sluice.StatusCompleted)
+		}
+		var blocking []sluice.NewJob
+		for i := range 12 {
+			blocking = append(blocking, sluice.NewJob{App: b.app.Name, Type: "burst", Payload: countArgs{N: 100 + i}})
+		}
+		if _, err := b.client.EnqueueMany(b.ctx, blocking); err != nil {
+			t.Fatal(err)
+		}
+		// Two run; six more are claimed ahead (four per slot in all); four stay pending.
+		waitFor(t, "eight jobs held", func() bool {
+			page, err := b.client.ListJobs(b.ctx, sluice.JobFilter{Status: sluice.StatusRunning}, sluice.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(page.Items) == 8 && inFlight.Load() == 2
+		})
+		stopped := make(chan error)
+		go func() { stopped <- b.client.Stop(context.Background()) }()
+		// The six waiting for a slot are given back as the client stops, before the running two end.
+		waitFor(t, "the jobs claimed ahead to be given back", func() bool {
+			page, err := b.client.ListJobs(b.ctx, sluice.JobFilter{Status: sluice.StatusPending}, sluice.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(page.Items) == 10
+		})
+		close(release)
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		if peak.Load() > 2 {
+			t.Fatalf("%d handlers ran at once with concurrency 2", peak.Load())
+		}
+		page, _ := b.client.ListJobs(b.ctx, sluice.JobFilter{Status: sluice.StatusPending}, sluice.ListOptions{})
+		for _, j := range page.Items {
+			if j.Attempts != 0 || len(j.ErrorHistory) != 0 {
+				t.Fatalf("a job given back unstarted spent an attempt: %+v", j)
+			}
+		}
+		done, _ := b.client.ListJobs(b.ctx, sluice.JobFilter{Status: sluice.StatusCompleted}, sluice.ListOptions{})
+		if len(page.Items) != 10 || len(done.Items) != 12 {
+			t.Fatalf("%d pending and %d completed, want 10 and 12", len(page.Items), len(done.Items))
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sluicehq/sluice/internal/clock"
 	"github.com/sluicehq/sluice/store"
 )
 
@@ -49,7 +50,7 @@ func (s *Store) InsertJobs(ctx context.Context, tx store.ExternalTx, jobs []stor
 // dueNow reports whether any of the jobs is due at once: a hint for waking workers, so the
 // local clock is good enough; polling finds the rest.
 func dueNow(jobs []store.InsertJob) bool {
-	now := time.Now()
+	now := clock.Now()
 	return slices.ContainsFunc(jobs, func(j store.InsertJob) bool { return j.RunAt == nil || !j.RunAt.After(now) })
 }
 
@@ -123,7 +124,13 @@ func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.Insert
 	}
 	br := db.SendBatch(ctx, batch)
 	rows, _ := br.Query()
-	inserted, err := pgx.CollectRows(rows, scanJob)
+	byID := make(map[uuid.UUID]store.Job, n)
+	var id uuid.UUID
+	var runAt, createdAt time.Time
+	_, err := pgx.ForEachRow(rows, []any{&id, &runAt, &createdAt}, func() error {
+		byID[id] = store.Job{ID: id, Status: store.StatusPending, RunAt: runAt.UTC(), CreatedAt: createdAt.UTC(), ErrorHistory: []store.ErrorRecord{}}
+		return nil
+	})
 	if err != nil {
 		br.Close()
 		if code, constraint := pgErrorCode(err); code == codeForeignKeyViolation && constraint == "jobs_app_id_fkey" {
@@ -134,9 +141,15 @@ func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.Insert
 	if err := br.Close(); err != nil {
 		return nil, err
 	}
-	byID := make(map[uuid.UUID]store.Job, len(inserted))
-	for _, j := range inserted {
-		byID[j.ID] = j
+	for k, i := range idx {
+		j := &jobs[i]
+		job, ok := byID[ids[k]]
+		if !ok {
+			continue
+		}
+		job.AppID, job.Type, job.Queue, job.Priority, job.Payload = j.AppID, j.Type, j.Queue, j.Priority, j.Payload
+		job.MaxAttempts, job.UniqueKey, job.ReplayedFrom = j.MaxAttempts, j.UniqueKey, j.ReplayedFrom
+		byID[job.ID] = job
 	}
 	return byID, nil
 }

@@ -28,7 +28,8 @@ SELECT id, name, created_at FROM apps WHERE name = $1;
 
 -- name: InsertJobs
 -- One row per array element. A job whose unique key is held by a live job of its app is
--- skipped; the caller then looks that job up.
+-- skipped; the caller then looks that job up. Only what the database decided comes back: the
+-- caller has the rest.
 INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from)
 SELECT t.id, t.app_id, t.type, t.queue, t.priority, t.payload::jsonb, t.max_attempts,
        coalesce(t.run_at, now()), nullif(t.unique_key, ''), t.replayed_from
@@ -37,9 +38,7 @@ FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::smallint[], $6::
      AS t(id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from)
 ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
 DO NOTHING
-RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
-          error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-          lease_token, lease_expires_at;
+RETURNING id, run_at, created_at;
 
 -- name: GetLiveJobsByUniqueKey
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
@@ -177,6 +176,14 @@ FROM jobs
 WHERE status = 'running' AND lease_expires_at < now()
 ORDER BY lease_expires_at
 LIMIT $1
+FOR UPDATE SKIP LOCKED;
+
+-- name: LockExpiredLease
+-- One lease of LockExpiredLeases, locked again to be rescued alone: still held by the same
+-- token, still expired.
+SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted
+FROM jobs
+WHERE id = $1 AND lease_token = $2 AND status = 'running' AND lease_expires_at < now()
 FOR UPDATE SKIP LOCKED;
 
 -- ============================================================================================
