@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/clock"
 	"github.com/sluicehq/sluice/store"
 )
 
@@ -198,7 +199,7 @@ func (c *Client) wakeFor(jobs []store.InsertJob) {
 	if e == nil {
 		return
 	}
-	now := time.Now()
+	now := clock.Now()
 	for _, j := range jobs {
 		if p := e.producers[j.Queue]; p != nil && (j.RunAt == nil || !j.RunAt.After(now)) {
 			p.signal()

@@ -5,13 +5,17 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/sluicehq/sluice/internal/clock"
 )
 
 // rescueBatch bounds how many expired leases one rescue transaction handles.
 const rescueBatch = 1000
 
 // heartbeat renews the leases of every attempt between claim and applied outcome. An attempt
-// whose lease is found gone has its context cancelled: the job is someone else's now.
+// whose lease is found gone has its context cancelled and leaves the set the heartbeat renews:
+// the job is someone else's now, and a lost lease never comes back, however long a handler
+// that ignores its context keeps running.
 func (e *engine) heartbeat(ctx context.Context) {
 	t := time.NewTicker(e.cfg.HeartbeatInterval)
 	defer t.Stop()
@@ -45,6 +49,7 @@ func (e *engine) heartbeat(ctx context.Context) {
 				continue // finished between the snapshot and the renewal
 			}
 			a.cancel(errLeaseLost)
+			e.running.remove(a)
 			e.log.Warn("sluice: lease lost; cancelling the attempt", jobAttrs(&a.job)...)
 		}
 	}
@@ -56,12 +61,10 @@ func (e *engine) rescuer(ctx context.Context) {
 	defer t.Stop()
 	for {
 		for ctx.Err() == nil {
+			// Some jobs may be rescued even when others fail: report both.
 			res, err := e.st.RescueExpired(ctx, rescueBatch)
-			if err != nil {
-				if ctx.Err() == nil {
-					e.log.Warn("sluice: rescuing expired leases failed; will retry", "error", err)
-				}
-				break
+			if err != nil && ctx.Err() == nil {
+				e.log.Warn("sluice: rescuing expired leases failed; will retry", "error", err)
 			}
 			if res.Retried+res.DeadLettered > 0 {
 				e.log.Warn("sluice: rescued jobs whose lease expired", "retried", res.Retried, "dead_lettered", res.DeadLettered)
@@ -72,7 +75,7 @@ func (e *engine) rescuer(ctx context.Context) {
 			if res.Retried > 0 {
 				e.wakeAll()
 			}
-			if res.Retried+res.DeadLettered < rescueBatch {
+			if err != nil || res.Retried+res.DeadLettered < rescueBatch {
 				break
 			}
 		}
@@ -90,13 +93,13 @@ func (e *engine) listener(ctx context.Context) {
 	const minBackoff, maxBackoff = 100 * time.Millisecond, 30 * time.Second
 	backoff := minBackoff
 	for ctx.Err() == nil {
-		started := time.Now()
+		started := clock.Now()
 		e.log.Debug("sluice: listening for job notifications")
 		err := e.st.ListenForJobs(ctx, e.wakeAll)
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(started) > maxBackoff {
+		if clock.Since(started) > maxBackoff {
 			backoff = minBackoff
 		}
 		e.log.Warn("sluice: job notifications lost; polling until they are back", "error", err, "retry_in", backoff)

@@ -10,10 +10,10 @@ import (
 	"errors"
 	"os/user"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/sluicehq/sluice/internal/clock"
 	"github.com/sluicehq/sluice/internal/validate"
 	"github.com/sluicehq/sluice/store"
 )
@@ -105,7 +105,7 @@ func (c *Client) Authenticate(ctx context.Context, bearer string) (Token, error)
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1 || t.RevokedAt != nil ||
-		(t.ExpiresAt != nil && !time.Now().Before(*t.ExpiresAt)) {
+		(t.ExpiresAt != nil && !clock.Now().Before(*t.ExpiresAt)) {
 		return Token{}, ErrUnauthorized
 	}
 	return t, nil

@@ -63,7 +63,9 @@ type Store interface {
 	FinishJobs(ctx context.Context, finishes []Finish) ([]bool, error)
 	// RescueExpired turns up to limit running jobs whose lease expired into failed attempts: the
 	// error history records the abandoned attempt; a job with attempts left becomes pending and
-	// due now, one without is dead-lettered.
+	// due now, one without is dead-lettered. A job that cannot be rescued (its dead-letter
+	// insert refused, say) holds back none of the others: the result counts those rescued, and
+	// the error names the jobs that were not, which stay running until a later call.
 	RescueExpired(ctx context.Context, limit int) (RescueResult, error)
 	// ListenForJobs calls wake whenever another connection makes a job ready (PostgreSQL
 	// LISTEN/NOTIFY), until ctx ends or the connection fails. Notifications are hints only.

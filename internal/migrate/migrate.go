@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/clock"
 	"github.com/sluicehq/sluice/store"
 )
 
@@ -112,7 +113,7 @@ func Up(ctx context.Context, d Driver, files []File) ([]store.Migration, error) 
 		if err := d.Apply(ctx, f, true); err != nil {
 			return done, fmt.Errorf("migrate: up %04d_%s: %w", f.Version, f.Name, err)
 		}
-		now := time.Now().UTC()
+		now := clock.Now().UTC()
 		done = append(done, store.Migration{Version: f.Version, Name: f.Name, AppliedAt: &now})
 	}
 	return done, nil

@@ -22,6 +22,7 @@ type notifier struct {
 	channel string
 	kicks   chan struct{}
 	stop    chan struct{}
+	stopped sync.Once
 	done    sync.WaitGroup
 }
 
@@ -60,8 +61,8 @@ func (n *notifier) run() {
 	}
 }
 
-// close stops the notifier; kicks after it are ignored.
+// close stops the notifier; kicks after it are ignored. Closing it again does nothing.
 func (n *notifier) close() {
-	close(n.stop)
+	n.stopped.Do(func() { close(n.stop) })
 	n.done.Wait()
 }

@@ -102,7 +102,7 @@ func (s *Store) Schema() string { return s.schema }
 // Backend returns "postgres".
 func (s *Store) Backend() string { return "postgres" }
 
-// Close stops the store's notifier and closes the pool.
+// Close stops the store's notifier and closes the pool. Closing a closed store does nothing.
 func (s *Store) Close() error {
 	s.notifier.close()
 	s.pool.Close()

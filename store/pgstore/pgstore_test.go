@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -33,9 +34,10 @@ const testPoolSize = "10"
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, openStore, &storetest.Options{
-		BeginTx:        beginTx,
-		InsertBareDead: insertBareDead,
-		Notifies:       true,
+		BeginTx:          beginTx,
+		InsertBareDead:   insertBareDead,
+		RefuseDeadLetter: refuseDeadLetter,
+		Notifies:         true,
 	})
 }
 
@@ -109,6 +111,31 @@ func insertBareDead(t *testing.T, s store.Store, d store.DeadJob) {
 		d.ID, d.OriginalJobID, d.AppID, d.Type, string(d.Payload), d.Attempts, string(history))
 	if err != nil {
 		t.Fatalf("inserting a nine-column job_dlq row: %v", err)
+	}
+}
+
+// refuseDeadLetter installs a trigger that raises on every job_dlq insert of the job.
+func refuseDeadLetter(t *testing.T, s store.Store, jobID uuid.UUID) func() {
+	t.Helper()
+	pool := pgStore(t, s).Pool()
+	_, err := pool.Exec(t.Context(), fmt.Sprintf(`
+		CREATE FUNCTION refuse_dead_letter() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.original_job_id = '%s' THEN
+				RAISE EXCEPTION 'job_dlq insert refused by the test';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_dead_letter BEFORE INSERT ON job_dlq
+			FOR EACH ROW EXECUTE FUNCTION refuse_dead_letter();`, jobID))
+	if err != nil {
+		t.Fatalf("installing the refusing trigger: %v", err)
+	}
+	return func() {
+		t.Helper()
+		if _, err := pool.Exec(t.Context(), `DROP TRIGGER refuse_dead_letter ON job_dlq`); err != nil {
+			t.Fatalf("dropping the refusing trigger: %v", err)
+		}
 	}
 }
 

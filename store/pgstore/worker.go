@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -114,12 +115,43 @@ func (g *finishGroup) markApplied(applied []bool, done []uuid.UUID) {
 	}
 }
 
-// RescueExpired turns running jobs whose lease expired into failed attempts, in one
-// transaction: retried when attempts remain, dead-lettered when not.
+// RescueExpired turns running jobs whose lease expired into failed attempts: retried when
+// attempts remain, dead-lettered when not. It rescues them all in one transaction; if that
+// fails (say one job's dead-letter insert is refused), it rescues each again alone, so that one
+// job that cannot be moved holds back none of the others. The result counts what was rescued;
+// the error names each job that could not be, which stays running and is tried again next time.
 func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResult, error) {
+	res, expired, err := s.rescue(ctx, func(tx pgx.Tx) (pgx.Rows, error) {
+		return tx.Query(ctx, q.Get("LockExpiredLeases"), limit)
+	})
+	if err != nil && len(expired) > 1 {
+		res = store.RescueResult{}
+		var errs []error
+		for _, l := range expired {
+			one, _, err := s.rescue(ctx, func(tx pgx.Tx) (pgx.Rows, error) {
+				return tx.Query(ctx, q.Get("LockExpiredLease"), l.JobID, l.Token)
+			})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("job %s: %w", l.JobID, err))
+			}
+			res.Retried += one.Retried
+			res.DeadLettered += one.DeadLettered
+		}
+		err = errors.Join(errs...)
+	}
+	if res.Retried > 0 {
+		s.notifier.kick()
+	}
+	return res, err
+}
+
+// rescue rescues, in one transaction, the expired leases that lock locks, and returns what it
+// did and the leases it locked (also when it failed after locking them).
+func (s *Store) rescue(ctx context.Context, lock func(pgx.Tx) (pgx.Rows, error)) (store.RescueResult, []store.Lease, error) {
 	var res store.RescueResult
+	var expired []store.Lease
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q.Get("LockExpiredLeases"), limit)
+		rows, err := lock(tx)
 		if err != nil {
 			return err
 		}
@@ -129,6 +161,7 @@ func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResul
 		var exhausted bool
 		_, err = pgx.ForEachRow(rows, []any{&id, &token, &attempts, &exhausted}, func() error {
 			f := store.Finish{Lease: store.Lease{JobID: id, Token: token}, Error: store.RescueError(attempts)}
+			expired = append(expired, f.Lease)
 			if exhausted {
 				dead.add(len(dead.index), f)
 				dead.deadIDs = append(dead.deadIDs, newID())
@@ -157,12 +190,9 @@ func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResul
 		return nil
 	})
 	if err != nil {
-		return store.RescueResult{}, err
+		return store.RescueResult{}, expired, err
 	}
-	if res.Retried > 0 {
-		s.notifier.kick()
-	}
-	return res, nil
+	return res, expired, nil
 }
 
 // ListenForJobs LISTENs on the store's channel on a dedicated connection and calls wake for

@@ -203,6 +203,14 @@ WHERE status = 'running' AND lease_expires_at < CAST(round(unixepoch('subsec') *
 ORDER BY lease_expires_at
 LIMIT :limit;
 
+-- name: ListExpiredLease
+-- One lease of ListExpiredLeases, read again to be rescued alone: still held by the same
+-- token, still expired.
+SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted
+FROM jobs
+WHERE id = :id AND lease_token = :lease_token AND status = 'running'
+  AND lease_expires_at < CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000;
+
 -- ============================================================================================
 -- Dead-letter queue
 -- ============================================================================================

@@ -3,7 +3,10 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/store"
@@ -21,10 +24,11 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}, &storetest.Options{
-		BeginTx:        beginTx,
-		InsertBareDead: insertBareDead,
-		Notifies:       false,
-		ExactRowCounts: true,
+		BeginTx:          beginTx,
+		InsertBareDead:   insertBareDead,
+		RefuseDeadLetter: refuseDeadLetter,
+		Notifies:         false,
+		ExactRowCounts:   true,
 	})
 }
 
@@ -68,5 +72,22 @@ func insertBareDead(t *testing.T, s store.Store, d store.DeadJob) {
 		sql.Named("error_history", history))
 	if err != nil {
 		t.Fatalf("insert a bare dead-letter entry: %v", err)
+	}
+}
+
+// refuseDeadLetter installs a trigger that aborts every job_dlq insert of the job.
+func refuseDeadLetter(t *testing.T, s store.Store, jobID uuid.UUID) func() {
+	t.Helper()
+	db := s.(*sqlitestore.Store).DB()
+	_, err := db.ExecContext(context.Background(), fmt.Sprintf(`CREATE TRIGGER refuse_dead_letter BEFORE INSERT ON job_dlq
+		WHEN NEW.original_job_id = '%s' BEGIN SELECT RAISE(ABORT, 'job_dlq insert refused by the test'); END`, jobID))
+	if err != nil {
+		t.Fatalf("installing the refusing trigger: %v", err)
+	}
+	return func() {
+		t.Helper()
+		if _, err := db.ExecContext(context.Background(), `DROP TRIGGER refuse_dead_letter`); err != nil {
+			t.Fatalf("dropping the refusing trigger: %v", err)
+		}
 	}
 }

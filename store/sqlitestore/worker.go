@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -191,13 +192,42 @@ func (g *finishGroup) markApplied(applied []bool, done []uuid.UUID) {
 	}
 }
 
-// RescueExpired turns running jobs whose lease expired into failed attempts, in one
-// transaction: retried when attempts remain, dead-lettered when not.
+// RescueExpired turns running jobs whose lease expired into failed attempts: retried when
+// attempts remain, dead-lettered when not. It rescues them all in one transaction; if that
+// fails (say one job's dead-letter insert is refused), it rescues each again alone, so that one
+// job that cannot be moved holds back none of the others. The result counts what was rescued;
+// the error names each job that could not be, which stays running and is tried again next time.
 func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResult, error) {
+	res, expired, err := s.rescue(ctx, func(tx *sql.Tx) (*sql.Rows, error) {
+		return tx.QueryContext(ctx, q.Get("ListExpiredLeases"), sql.Named("limit", limit))
+	})
+	if err == nil || len(expired) <= 1 {
+		return res, err
+	}
+	res = store.RescueResult{}
+	var errs []error
+	for _, l := range expired {
+		one, _, err := s.rescue(ctx, func(tx *sql.Tx) (*sql.Rows, error) {
+			return tx.QueryContext(ctx, q.Get("ListExpiredLease"),
+				sql.Named("id", l.JobID.String()), sql.Named("lease_token", l.Token.String()))
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %s: %w", l.JobID, err))
+		}
+		res.Retried += one.Retried
+		res.DeadLettered += one.DeadLettered
+	}
+	return res, errors.Join(errs...)
+}
+
+// rescue rescues, in one transaction, the expired leases that list reads, and returns what it
+// did and the leases it read (also when it failed after reading them).
+func (s *Store) rescue(ctx context.Context, list func(*sql.Tx) (*sql.Rows, error)) (store.RescueResult, []store.Lease, error) {
 	var res store.RescueResult
+	var expired []store.Lease
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res = store.RescueResult{}
-		rows, err := tx.QueryContext(ctx, q.Get("ListExpiredLeases"), sql.Named("limit", limit))
+		res, expired = store.RescueResult{}, nil
+		rows, err := list(tx)
 		if err != nil {
 			return err
 		}
@@ -211,6 +241,7 @@ func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResul
 				return err
 			}
 			f := store.Finish{Lease: store.Lease{JobID: id, Token: token}, Error: store.RescueError(attempts)}
+			expired = append(expired, f.Lease)
 			if exhausted {
 				f.Outcome = store.OutcomeDeadLetter
 				dead.add(len(dead.index), f)
@@ -240,9 +271,9 @@ func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResul
 		return nil
 	})
 	if err != nil {
-		return store.RescueResult{}, err
+		return store.RescueResult{}, expired, err
 	}
-	return res, nil
+	return res, expired, nil
 }
 
 // ListenForJobs blocks until ctx ends and returns nil: SQLite has no notifications between

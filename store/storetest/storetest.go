@@ -40,6 +40,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/sluicehq/sluice/store"
 )
 
@@ -59,6 +61,11 @@ type Options struct {
 	// replayed_at NULL; every later column keeps its default. Nil skips the subtests that need
 	// such an entry.
 	InsertBareDead func(t *testing.T, s store.Store, d store.DeadJob)
+
+	// RefuseDeadLetter makes every insert into s's job_dlq of the job with this id fail (a
+	// trigger that raises), as a database that refuses one row would, and returns a function
+	// that lets them through again. Nil skips the subtests that need it.
+	RefuseDeadLetter func(t *testing.T, s store.Store, jobID uuid.UUID) (allow func())
 
 	// Notifies says that ListenForJobs wakes its listener when another connection inserts a
 	// due job (PostgreSQL's LISTEN/NOTIFY). When false, the suite checks only what every

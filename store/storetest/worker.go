@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -564,6 +565,49 @@ func testRescue(t *testing.T, r *suite) {
 		if again.Attempts != 3 {
 			t.Fatalf("the rescued job's next claim has attempts %d, want 3", again.Attempts)
 		}
+	})
+
+	r.run(t, "RefusedDeadLetterHoldsBackNoOther", func(t *testing.T, b *bundle) {
+		if r.opts.RefuseDeadLetter == nil {
+			t.Skip("the backend supplies no RefuseDeadLetter hook")
+		}
+		q := uniqueName("q")
+		mk := func(typ string, maxAttempts int) store.InsertJob {
+			j := newJob(b.app.ID, typ)
+			j.Queue, j.MaxAttempts = q, maxAttempts
+			return j
+		}
+		in := b.insertNew(t, mk("poison", 1), mk("exhausted", 1), mk("retried", 3))
+		poison, poisonToken := expire(t, b, in[0])
+		exhausted, _ := expire(t, b, in[1])
+		retried, _ := expire(t, b, in[2])
+		allow := r.opts.RefuseDeadLetter(t, b.s, poison.ID)
+
+		// One expired job whose move to the DLQ keeps failing must not hold back the rescue of
+		// the others in its batch.
+		res, err := b.s.RescueExpired(b.ctx, 100)
+		if res != (store.RescueResult{Retried: 1, DeadLettered: 1}) {
+			t.Fatalf("RescueExpired = %+v (error %v), want the other two rescued: 1 retried and 1 dead-lettered", res, err)
+		}
+		if err == nil || !strings.Contains(err.Error(), poison.ID.String()) {
+			t.Fatalf("RescueExpired with a refused dead-letter insert: error %v, want one naming job %s", err, poison.ID)
+		}
+		if got := b.getJob(t, retried.ID); got.Status != store.StatusPending || len(got.ErrorHistory) != 1 {
+			t.Fatalf("the retryable job was not rescued: %s", describeJob(got))
+		}
+		b.wantNoJob(t, exhausted.ID)
+		if d := must(b.s.ListDead(b.ctx, store.DeadFilter{}, store.Page{Limit: 10}))(t); len(d) != 1 || d[0].OriginalJobID != exhausted.ID {
+			t.Fatalf("the DLQ holds %d entries, want only the exhausted job's", len(d))
+		}
+		// The refused job is left exactly as it was: running, under its lease, never lost.
+		wantSameJob(t, b.getJob(t, poison.ID), poison, "the job whose move was refused")
+
+		allow()
+		if res := must(b.s.RescueExpired(b.ctx, 100))(t); res != (store.RescueResult{DeadLettered: 1}) {
+			t.Fatalf("RescueExpired once the insert is allowed = %+v, want 1 dead-lettered", res)
+		}
+		b.wantNoJob(t, poison.ID)
+		b.wantFenced(t, store.Lease{JobID: poison.ID, Token: poisonToken}, "the refused job's worker")
 	})
 
 	r.run(t, "Limit", func(t *testing.T, b *bundle) {

@@ -3,7 +3,6 @@ package chaos
 import (
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -22,7 +21,7 @@ func TestKill9WorkersMidLoad(t *testing.T) {
 
 func testKill9WorkersMidLoad(t *testing.T, url string) {
 	c := newCluster(t, url)
-	const n = 600
+	n := scaled(600)
 	rng := rand.New(rand.NewPCG(1, 2))
 	alwaysFailing := 0
 	long := map[int]bool{}
@@ -111,21 +110,75 @@ func TestPausedWorkerLateWritesChangeNothing(t *testing.T) {
 	// The stale attempt ends (it ignores its context) and writes its outcome, which the
 	// lease fence must turn into a no-op: wait for the worker to say so, or for the row to
 	// change, which fails the test.
-	unchanged := func(j sluice.Job) bool {
-		return j.Status == done.Status && j.Attempts == done.Attempts && len(j.ErrorHistory) == len(done.ErrorHistory) &&
-			j.RunAt.Equal(done.RunAt) && j.CompletedAt != nil && j.CompletedAt.Equal(*done.CompletedAt) && j.LastError == done.LastError
-	}
 	var after sluice.Job
 	c.waitFor("the stale attempt's outcome to be fenced off", func() bool {
 		var err error
 		if after, err = c.client.GetJob(c.ctx, job); err != nil {
 			t.Fatal(err)
 		}
-		b, _ := readFile(stale.log)
-		return strings.Contains(b, "outcome not applied") || !unchanged(after)
+		return stale.logCount("outcome not applied") > 0 || !sameJob(done, after)
 	})
-	if after, _ = c.client.GetJob(c.ctx, job); !unchanged(after) {
-		t.Fatalf("I5: the stale worker changed the job:\nbefore %+v\nafter  %+v", done, after)
-	}
+	after, _ = c.client.GetJob(c.ctx, job)
+	wantUnchanged(t, "the stale worker", done, after)
 	check(t, ids, c.snapshot(), c.events())
+}
+
+// TestJobThatCrashesItsProcessEveryTime runs a job that kills its worker process in every
+// attempt (event.Args.CrashProcess) among a few hundred ordinary ones, restarting workers as
+// they die: the crashing job must reach the DLQ after exactly its max attempts, with one
+// "lease expired" history entry per attempt, and every other job must complete.
+func TestJobThatCrashesItsProcessEveryTime(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		c := newCluster(t, url)
+		const maxAttempts = 3
+		crasher := c.enqueue(1, maxAttempts, func(int) event.Args { return event.Args{CrashProcess: true} })[0]
+		ids := append(c.enqueue(scaled(300), 25, func(i int) event.Args { return event.Args{SleepMs: 5 + i%40} }), crasher)
+
+		// Two workers at all times: a dead one is replaced, without waiting for it to be ready
+		// (the crasher may kill it first).
+		pool := []*worker{c.spawn(), c.spawn()}
+		started := len(pool)
+		var s snapshot
+		c.waitFor("every job to settle while workers crash and are replaced", func() bool {
+			for i, w := range pool {
+				if w.hasExited() {
+					pool[i] = c.spawn()
+					started++
+				}
+			}
+			var err error
+			s, err = c.trySnapshot()
+			return err == nil && s.settled() && len(s.dead) > 0
+		})
+		check(t, ids, s, c.events())
+
+		if len(s.dead) != 1 || s.dead[0].OriginalJobID != crasher {
+			t.Fatalf("%d DLQ entries, want only the crashing job's", len(s.dead))
+		}
+		d := s.dead[0]
+		if d.Attempts != maxAttempts || len(d.ErrorHistory) != maxAttempts {
+			t.Fatalf("the crashing job's entry: %d attempts, %d history entries; want %d of each", d.Attempts, len(d.ErrorHistory), maxAttempts)
+		}
+		for i, r := range d.ErrorHistory {
+			if r.Error != store.RescueError(i+1) {
+				t.Errorf("history entry %d of the crashing job is %q, want the rescue of attempt %d", i, r.Error, i+1)
+			}
+		}
+		for _, id := range ids[:len(ids)-1] {
+			if j := s.jobs[id]; j.Status != sluice.StatusCompleted {
+				t.Errorf("ordinary job %s ended %s", id, j.Status)
+			}
+		}
+		crashes := 0
+		for _, e := range c.events() {
+			if e.Job == crasher.String() && e.Event == "start" {
+				crashes++
+			}
+		}
+		if crashes != maxAttempts || started < maxAttempts+2 {
+			t.Errorf("the crashing job started %d times and %d workers were started, want %d crashes", crashes, started, maxAttempts)
+		}
+		t.Logf("%d jobs, %d worker processes started, %d crashes", len(ids), started, crashes)
+	})
 }

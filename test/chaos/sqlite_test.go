@@ -15,14 +15,9 @@ import (
 	"github.com/sluicehq/sluice/internal/testdb"
 )
 
-// sqliteKillRounds is how many times TestSQLiteKill9MidWrite kills its writers: CI-sized by
+// sqliteKillRounds is how many times TestSQLiteKill9MidWrite kills its writers: 20 by
 // default, more with CHAOS_SQLITE_ROUNDS.
-func sqliteKillRounds() int {
-	if n, err := strconv.Atoi(os.Getenv("CHAOS_SQLITE_ROUNDS")); err == nil && n > 0 {
-		return n
-	}
-	return 3
-}
+func sqliteKillRounds() int { return envInt("CHAOS_SQLITE_ROUNDS", 20) }
 
 // TestSQLiteKill9MidWrite kills an enqueuing process and a working process with SIGKILL while
 // both write to one SQLite file, several times over; then the file must pass PRAGMA
