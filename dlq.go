@@ -39,16 +39,25 @@ type Filter struct {
 // IsEmpty reports whether the filter matches everything.
 func (f Filter) IsEmpty() bool { return f == Filter{} }
 
-// resolve validates the filter and turns it into the store's.
+// resolve validates the filter and turns it into the store's, looking its app up.
 func (d *DLQ) resolve(ctx context.Context, f Filter) (store.DeadFilter, error) {
-	sf := store.DeadFilter{Type: f.Type, ErrorContains: f.ErrorContains}
-	if f.App != "" {
-		id, err := d.c.resolveApp(ctx, "app", f.App)
-		if err != nil {
-			return sf, err
-		}
-		sf.AppID = &id
+	sf, err := checkFilter(f)
+	if err != nil || f.App == "" {
+		return sf, err
 	}
+	id, err := d.c.resolveApp(ctx, "app", f.App)
+	if err != nil {
+		return sf, err
+	}
+	sf.AppID = &id
+	return sf, nil
+}
+
+// checkFilter validates every field of the filter but its app, which only the store can
+// resolve, and returns the store's filter without it. It asks nothing of the database, so
+// bad input is refused before any query.
+func checkFilter(f Filter) (store.DeadFilter, error) {
+	sf := store.DeadFilter{Type: f.Type, ErrorContains: f.ErrorContains}
 	if f.Type != "" {
 		if err := validate.Identifier("type", f.Type); err != nil {
 			return sf, err

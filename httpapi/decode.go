@@ -99,7 +99,7 @@ func decodeObject(body []byte, dst any) error {
 			return badField(key, "is not valid UTF-8")
 		}
 		seen[key] = true
-		if err := json.Unmarshal(raw, f.Addr().Interface()); err != nil {
+		if err := unmarshalField(raw, f); err != nil {
 			return badField(key, "%s", typeMessage(f.Type()))
 		}
 	}
@@ -108,6 +108,32 @@ func decodeObject(body []byte, dst any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return badField("body", "has data after the JSON object")
+	}
+	return nil
+}
+
+// unmarshalField decodes one member's value into the field f. A time is read strictly
+// (validate.ParseTime): encoding/json also takes offsets such as "+24:00".
+func unmarshalField(raw json.RawMessage, f reflect.Value) error {
+	t := f.Type()
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != timeType || string(raw) == "null" {
+		return json.Unmarshal(raw, f.Addr().Interface())
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	v, ok := validate.ParseTime(s)
+	if !ok {
+		return errors.New("not an RFC 3339 time")
+	}
+	if f.Kind() == reflect.Pointer {
+		f.Set(reflect.ValueOf(&v))
+	} else {
+		f.Set(reflect.ValueOf(v))
 	}
 	return nil
 }
@@ -205,17 +231,19 @@ func (q query) list() (sluice.ListOptions, error) {
 	return opts, nil
 }
 
-// time reads an RFC 3339 time parameter; zero when it is absent.
+// time reads an RFC 3339 time parameter, within the range every time input has; zero when
+// it is absent.
 func (q query) time(name string) (time.Time, error) {
 	s := q.get(name)
 	if s == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
+	t, ok := validate.ParseTime(s)
+	if !ok {
 		return t, badField(name, "must be an RFC 3339 time, like 2026-01-02T15:04:05Z, got %s", validate.Quote(s))
 	}
-	return t, nil
+	// Checked here, not only by the Go API: there the zero time (year 1) means "absent".
+	return t, validate.Time(name, t)
 }
 
 // bool reads a true/false parameter; false when it is absent.

@@ -275,13 +275,39 @@ func (s *server) deleteDead(w http.ResponseWriter, r *request) error {
 
 // replayRequest is POST /v1/dlq/replay's body: a filter and the options.
 type replayRequest struct {
-	App           string    `json:"app"`
-	Type          string    `json:"type"`
-	FailedAfter   time.Time `json:"failedAfter"`
-	FailedBefore  time.Time `json:"failedBefore"`
-	ErrorContains string    `json:"errorContains"`
-	DryRun        bool      `json:"dryRun"`
-	Rate          float64   `json:"rate"`
+	App           string `json:"app"`
+	Type          string `json:"type"`
+	failedRange
+	ErrorContains string  `json:"errorContains"`
+	DryRun        bool    `json:"dryRun"`
+	Rate          float64 `json:"rate"`
+}
+
+// failedRange is a bulk body's failedAfter and failedBefore. They are pointers so that a
+// time given as the zero time (year 1), which the Go API reads as "absent", is refused
+// rather than ignored.
+type failedRange struct {
+	FailedAfter  *time.Time `json:"failedAfter"`
+	FailedBefore *time.Time `json:"failedBefore"`
+}
+
+// filter checks the times given and returns the filter's fields with them set.
+func (fr failedRange) filter(app, jobType, errorContains string) (sluice.Filter, error) {
+	f := sluice.Filter{App: app, Type: jobType, ErrorContains: errorContains}
+	for _, t := range []struct {
+		field string
+		v     *time.Time
+		dst   *time.Time
+	}{{"failedAfter", fr.FailedAfter, &f.FailedAfter}, {"failedBefore", fr.FailedBefore, &f.FailedBefore}} {
+		if t.v == nil {
+			continue
+		}
+		if err := validate.Time(t.field, *t.v); err != nil {
+			return f, err
+		}
+		*t.dst = *t.v
+	}
+	return f, nil
 }
 
 // replayResult is a bulk replay's answer.
@@ -297,12 +323,14 @@ func (s *server) replayMany(w http.ResponseWriter, r *request) error {
 	if err := r.decode(&in); err != nil {
 		return err
 	}
-	f := sluice.Filter{App: in.App, Type: in.Type, FailedAfter: in.FailedAfter, FailedBefore: in.FailedBefore, ErrorContains: in.ErrorContains}
+	f, err := in.filter(in.App, in.Type, in.ErrorContains)
+	if err != nil {
+		return err
+	}
 	if f.IsEmpty() {
 		// Checked as the request says it: an app token's implicit app is no filter.
 		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains")
 	}
-	var err error
 	if f.App, err = r.appFilter("app", f.App); err != nil {
 		return err
 	}
@@ -315,14 +343,13 @@ func (s *server) replayMany(w http.ResponseWriter, r *request) error {
 
 // purgeRequest is POST /v1/dlq/purge's body: a filter and the options.
 type purgeRequest struct {
-	App           string    `json:"app"`
-	Type          string    `json:"type"`
-	FailedAfter   time.Time `json:"failedAfter"`
-	FailedBefore  time.Time `json:"failedBefore"`
-	ErrorContains string    `json:"errorContains"`
-	ReplayedOnly  bool      `json:"replayedOnly"`
-	DryRun        bool      `json:"dryRun"`
-	All           bool      `json:"all"`
+	App  string `json:"app"`
+	Type string `json:"type"`
+	failedRange
+	ErrorContains string `json:"errorContains"`
+	ReplayedOnly  bool   `json:"replayedOnly"`
+	DryRun        bool   `json:"dryRun"`
+	All           bool   `json:"all"`
 }
 
 // purgeResult is a purge's answer.
@@ -338,11 +365,13 @@ func (s *server) purge(w http.ResponseWriter, r *request) error {
 	if err := r.decode(&in); err != nil {
 		return err
 	}
-	f := sluice.Filter{App: in.App, Type: in.Type, FailedAfter: in.FailedAfter, FailedBefore: in.FailedBefore, ErrorContains: in.ErrorContains}
+	f, err := in.filter(in.App, in.Type, in.ErrorContains)
+	if err != nil {
+		return err
+	}
 	if f.IsEmpty() && !in.ReplayedOnly && !in.All {
 		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, or replayedOnly, or all (to purge everything)")
 	}
-	var err error
 	if f.App, err = r.appFilter("app", f.App); err != nil {
 		return err
 	}

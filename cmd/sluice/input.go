@@ -9,15 +9,35 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/sluicehq/sluice/internal/validate"
 )
 
 // timeHelp describes the accepted time syntax in error messages.
 const timeHelp = "must be an RFC 3339 time (like 2026-01-02T15:04:05Z) or relative to now (like -2h, -30m, -1d, +10m)"
 
 // parseTime reads a time flag: RFC 3339, or relative to now as a signed Go duration
-// ("-2h", "+30m", "-1h30m") optionally led by whole days ("-1d", "-2d12h").
+// ("-2h", "+30m", "-1h30m") optionally led by whole days ("-1d", "-2d12h"). The time must lie
+// in the range every time input has (validate.Time).
 func parseTime(flag, s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
+	t, err := parseTimeText(flag, s, now)
+	if err != nil {
+		return t, err
+	}
+	if err := validate.Time(flag, t); err != nil {
+		fe, _ := asFieldError(err)
+		return time.Time{}, flagError(flag, "%s", fe.Message)
+	}
+	return t, nil
+}
+
+// maxRelativeDays bounds the days of a relative time: more than the whole range of accepted
+// times spans, and few enough that adding them cannot overflow.
+const maxRelativeDays = 10000 * 366
+
+// parseTimeText reads a time flag's syntax, for parseTime.
+func parseTimeText(flag, s string, now time.Time) (time.Time, error) {
+	if t, ok := validate.ParseTime(s); ok {
 		return t.UTC(), nil
 	}
 	bad := flagError(flag, "%s, got %q", timeHelp, s)
@@ -31,7 +51,7 @@ func parseTime(flag, s string, now time.Time) (time.Time, error) {
 	t := now.UTC()
 	if days, after, ok := strings.Cut(rest, "d"); ok {
 		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 || days[0] == '+' {
+		if err != nil || n < 0 || n > maxRelativeDays || days[0] == '+' {
 			return time.Time{}, bad
 		}
 		t, rest = t.AddDate(0, 0, sign*n), after

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/store"
@@ -17,13 +18,21 @@ const (
 	MaxPayloadBytes = 1 << 20
 	// MaxPayloadDepth is the deepest nesting of arrays and objects accepted.
 	MaxPayloadDepth = 100
+	// MaxNumberScale is the most digits after the decimal point a payload number may need
+	// when written out without an exponent: PostgreSQL's numeric, in which jsonb keeps
+	// numbers, refuses more.
+	MaxNumberScale = 16383
+	// maxExponent bounds a payload number's exponent (numeric refuses one of ±2^30 or beyond,
+	// even on a zero).
+	maxExponent = 999_999_999
 )
 
 // Payload checks a job payload: a JSON object or array of at most 1 MiB, valid UTF-8, nested
 // at most 100 deep, with no duplicate keys in an object, no NUL character (\u0000) and no
-// lone UTF-16 surrogate in any string, and every number within a 64-bit float's range. These
-// are what both stores can keep identically; PostgreSQL's jsonb would refuse or change the
-// rest.
+// lone UTF-16 surrogate in any string, and every number within a 64-bit float's range (not
+// so large it overflows, nor so small that a non-zero number underflows to zero) and needing
+// at most 16383 digits after the decimal point. These are what both stores can keep
+// identically; PostgreSQL's jsonb would refuse or change the rest.
 func Payload(field string, raw []byte) error {
 	if len(raw) == 0 {
 		return store.Fieldf(field, "is required")
@@ -93,13 +102,43 @@ func checkValue(dec *json.Decoder, open json.Delim) error {
 			stack = append(stack, frame{object: v == '{', keys: map[string]struct{}{}, atKey: v == '{'})
 			continue
 		case json.Number:
-			if _, err := strconv.ParseFloat(string(v), 64); err != nil {
-				return errors.New("has the number " + Quote(string(v)) + ", outside a 64-bit float's range")
+			if err := checkNumber(string(v)); err != nil {
+				return err
 			}
 		}
 		if top.object {
 			top.atKey = true
 		}
+	}
+	return nil
+}
+
+// checkNumber checks one number of a payload, which the decoder has found well formed:
+// -?digits(.digits)?([eE][+-]?digits)?.
+func checkNumber(num string) error {
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return errors.New("has the number " + Quote(num) + ", outside a 64-bit float's range")
+	}
+	mantissa, exponent, _ := strings.Cut(strings.ToLower(num), "e")
+	_, frac, _ := strings.Cut(mantissa, ".")
+	if f == 0 && strings.ContainsAny(mantissa, "123456789") {
+		return errors.New("has the number " + Quote(num) + ", too small for a 64-bit float (it would become 0)")
+	}
+	exp := 0
+	if exponent != "" {
+		digits := strings.TrimLeft(strings.TrimLeft(exponent, "+-"), "0")
+		if len(digits) > len(strconv.Itoa(maxExponent)) {
+			return errors.New("has the number " + Quote(num) + ", whose exponent is out of range")
+		}
+		exp, _ = strconv.Atoi(digits) // at most 9 digits: it fits
+		if strings.HasPrefix(exponent, "-") {
+			exp = -exp
+		}
+	}
+	if len(frac)-exp > MaxNumberScale {
+		return errors.New("has the number " + Quote(num) + ", which needs more than " +
+			strconv.Itoa(MaxNumberScale) + " digits after the decimal point")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ package validate
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -114,6 +115,23 @@ func Time(field string, t time.Time) error {
 	}
 	return nil
 }
+
+// ParseTime reads an RFC 3339 time strictly: "2006-01-02T15:04:05Z" or with an offset
+// "+07:00" within ±23:59, an optional fraction of a second after a period, upper-case T and Z.
+// time.Parse and encoding/json also take an offset of "+24:00" or "+00:60" and a comma before
+// the fraction; this does not. It reports whether s is such a time; the range is Time's to
+// check.
+func ParseTime(s string) (time.Time, bool) {
+	m := rfc3339.FindStringSubmatch(s)
+	if m == nil || m[1] != "" && (m[1][:2] > "23" || m[1][3:] > "59") {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}
+
+// rfc3339 is RFC 3339's date-time; its group is the offset's digits, when it has one.
+var rfc3339 = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-](\d\d:\d\d))$`)
 
 // text checks that s is 1..max characters of valid UTF-8 with no NUL.
 func text(field, s string, max int) error {

@@ -1,0 +1,508 @@
+package badinput
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// The limits the cases are written against (DESIGN.md, "Limits and formats").
+const (
+	mib          = 1 << 20
+	maxName      = 128
+	maxUniqueKey = 255
+)
+
+// Why texts shared by several cases.
+const (
+	whyBody      = "the input is not JSON, so the HTTP request body that carries it is what is refused"
+	whyZeroIsDef = "the Go API reads 0 as the default; the CLI and the HTTP API only read an absent value so"
+	whyZeroTime  = "year 1 is Go's zero time, which the Go API reads as absent (so a bulk filter of it alone is empty); the CLI and the HTTP API refuse it"
+	whyRelative  = "only the CLI reads times relative to now"
+	whyTooLarge  = "the HTTP request body is over the API's 2 MiB limit (413)"
+	whyDepth     = "encoding/json refuses the HTTP request body at its own nesting limit (10,000)"
+)
+
+// job is an enqueue of a valid job of the fixture's app acme, changed by edit.
+func job(edit func(in *Input)) Input {
+	in := Input{App: "acme", Type: "corpus.job", Payload: []byte(`{}`)}
+	edit(&in)
+	return in
+}
+
+// withPayload is an enqueue of a valid job with this payload.
+func withPayload(p []byte) Input { return job(func(in *Input) { in.Payload = p }) }
+
+// payloadOf returns a JSON object payload of exactly n bytes: {"a":"xxx…"}.
+func payloadOf(n int) []byte {
+	return []byte(`{"a":"` + strings.Repeat("x", n-len(`{"a":""}`)) + `"}`)
+}
+
+// nested returns depth arrays (or objects) nested in each other.
+func nested(depth int, objects bool) []byte {
+	if objects {
+		return []byte(strings.Repeat(`{"a":`, depth-1) + `{}` + strings.Repeat("}", depth-1))
+	}
+	return []byte(strings.Repeat("[", depth) + strings.Repeat("]", depth))
+}
+
+// isIdentifier is the contract's rule for types and queues: 1–128 printable ASCII
+// characters, no spaces.
+func isIdentifier(s string) bool {
+	if s == "" || len(s) > maxName {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func oversized() []Case {
+	c := func(name string, op Op, in Input, field string) Case {
+		return Case{Name: name, Category: Oversized, Op: op, In: in, Field: field}
+	}
+	big := strings.Repeat("x", 100_000)
+	tenMiB := c("payload of 10 MiB", Enqueue, withPayload(payloadOf(10*mib)), "payload")
+	tenMiB.Differs, tenMiB.Why = map[Surface]string{HTTP: "body"}, whyTooLarge
+	return []Case{
+		c("payload of exactly 1 MiB", Enqueue, withPayload(payloadOf(mib)), ""),
+		c("payload of 1 MiB + 1 byte", Enqueue, withPayload(payloadOf(mib+1)), "payload"),
+		tenMiB,
+		c("app name of 100,000 characters", CreateApp, Input{App: big}, "name"),
+		c("type of 100,000 characters", Enqueue, job(func(in *Input) { in.Type = big }), "type"),
+		c("queue of 100,000 characters", Enqueue, job(func(in *Input) { in.Queue = big }), "queue"),
+		c("unique key of 100,000 characters", Enqueue, job(func(in *Input) { in.UniqueKey = big }), "uniqueKey"),
+		c("app of 100,000 characters", Enqueue, job(func(in *Input) { in.App = big }), "app"),
+		c("app filter of 100,000 characters", ListDead, Input{App: big}, "app"),
+		c("type filter of 100,000 characters", ListJobs, Input{Type: big}, "type"),
+		c("errorContains of 100,000 characters", ListDead, Input{ErrorContains: big}, "errorContains"),
+		c("errorContains of 100,000 characters", ReplayMany, Input{ErrorContains: big}, "errorContains"),
+	}
+}
+
+func invalidJSON() []Case {
+	var cs []Case
+	for _, d := range Documents() {
+		c := Case{Name: "payload: " + d.Name, Category: InvalidJSON, Op: Enqueue, In: withPayload(d.Text), Field: "payload"}
+		if d.Syntax && len(d.Text) > 0 { // an empty payload is no payload, on every surface
+			c.Differs, c.Why = map[Surface]string{HTTP: "body"}, whyBody
+		}
+		cs = append(cs, c)
+	}
+	for _, p := range []struct{ name, text string }{
+		{"an empty object", `{}`},
+		{"an empty array", `[]`},
+		{"mixed values", `{"a":[1,-2.5,true,false,null,{"b":"c"}],"d":{}}`},
+		{"an empty key", `{"":""}`},
+		{"keys out of order", `{"b":2,"a":1}`},
+		{"the same key in sibling objects", `[{"a":1},{"a":2}]`},
+		{"an integer beyond 64 bits", `{"n":12345678901234567890123}`},
+		{"the largest float64", `[1.7976931348623157e308]`},
+		{"the smallest float64", `[5e-324]`},
+		{"negative zero", `[-0]`},
+		{"an exponent in capitals", `[1E2]`},
+		{"zero with 16383 decimals", `[0e-16383]`},
+		{"escaped surrogate pair", `{"s":"\ud83d\ude80"}`},
+		{"escaped slash and line separator", `{"s":"\/\u2028\u2029"}`},
+		{"raw multi-byte text", `{"s":"Zürich, 東京, 👨‍👩‍👧"}`},
+		{"U+FFFF", `{"s":"\uffff"}`},
+		{"white space around", " \t\n{\"a\":1}\n "},
+	} {
+		cs = append(cs, Case{Name: "payload: " + p.name, Category: InvalidJSON, Op: Enqueue, In: withPayload([]byte(p.text))})
+	}
+	return cs
+}
+
+func nesting() []Case {
+	c := func(name string, p []byte, field string) Case {
+		return Case{Name: name, Category: Nesting, Op: Enqueue, In: withPayload(p), Field: field}
+	}
+	deep := func(name string, p []byte) Case {
+		cs := c(name, p, "payload")
+		cs.Differs, cs.Why = map[Surface]string{HTTP: "body"}, whyDepth
+		return cs
+	}
+	mixed := []byte(strings.Repeat(`[{"a":`, 50) + `[]` + strings.Repeat("}]", 50))
+	return []Case{
+		c("arrays 100 deep", nested(100, false), ""),
+		c("objects 100 deep", nested(100, true), ""),
+		c("arrays 101 deep", nested(101, false), "payload"),
+		c("objects 101 deep", nested(101, true), "payload"),
+		c("arrays and objects 101 deep", mixed, "payload"),
+		deep("arrays 100,000 deep", nested(100_000, false)),
+		deep("objects 100,000 deep", nested(100_000, true)),
+		deep("arrays 100,000 deep, unclosed", []byte(strings.Repeat("[", 100_000))),
+	}
+}
+
+func names() []Case {
+	var cs []Case
+	app := func(name, value, field string) {
+		cs = append(cs, Case{Name: "app name: " + name, Category: Names, Op: CreateApp, In: Input{App: value}, Field: field})
+	}
+	for _, n := range []struct{ name, value string }{
+		{"one character", "a"},
+		{"128 ASCII characters", strings.Repeat("n", maxName)},
+		{"128 two-byte characters", strings.Repeat("é", maxName)},
+		{"128 emoji", strings.Repeat("🚀", maxName)},
+		{"a combining mark", "cafe\u0301"},
+		{"the same, precomposed", "café"},
+		{"one letter and 127 combining marks", "Z" + strings.Repeat("\u0336", maxName-1)},
+		{"a right-to-left override", "\u202Eevil.exe\u202C"},
+		{"a zero-width joiner sequence", "team 👨\u200D👩\u200D👧"},
+		{"a flag", "🇺🇦 ops"},
+		{"a zero-width space", "a\u200Bb"},
+		{"a byte order mark inside", "a\uFEFFb"},
+		{"U+FFFF", "x\uFFFF"},
+		{"U+10FFFF", "x\U0010FFFF"},
+		{"a Cyrillic homoglyph of acme", "аcme"},
+		{"acme in capitals", "ACME"},
+		{"one character short of a UUID", "0190a5a4-0000-7000-8000-00000000000"},
+	} {
+		app(n.name, n.value, "")
+	}
+	for _, n := range []struct{ name, value string }{
+		{"empty", ""},
+		{"129 ASCII characters", strings.Repeat("n", maxName+1)},
+		{"129 two-byte characters", strings.Repeat("é", maxName+1)},
+		{"129 emoji", strings.Repeat("🚀", maxName+1)},
+		{"one letter and 128 combining marks", "Z" + strings.Repeat("\u0336", maxName)},
+		{"NUL", "a\x00b"},
+		{"a newline", "a\nb"},
+		{"a tab", "a\tb"},
+		{"DEL", "a\x7fb"},
+		{"a C1 control", "a\u009bb"},
+		{"leading space", " acme2"},
+		{"trailing space", "acme2 "},
+		{"leading no-break space", "\u00a0acme2"},
+		{"only spaces", "   "},
+		{"a UUID", "0190a5a4-0000-7000-8000-000000000000"},
+		{"a UUID in capitals", "0190A5A4-0000-7000-8000-00000000000A"},
+		{"a UUID in braces", "{0190a5a4-0000-7000-8000-000000000000}"},
+		{"a UUID URN", "urn:uuid:0190a5a4-0000-7000-8000-000000000000"},
+		{"a UUID without dashes", "0190a5a4000070008000000000000000"},
+		{"invalid UTF-8", "a\xffb"},
+		{"an overlong UTF-8 slash", "a\xc0\xafb"},
+		{"a UTF-8 surrogate", "a\xed\xa0\x80b"},
+		{"taken", "acme"},
+	} {
+		app(n.name, n.value, "name")
+	}
+	enq := func(name, field string, edit func(in *Input)) {
+		cs = append(cs, Case{Name: name, Category: Names, Op: Enqueue, In: job(edit), Field: field})
+	}
+	enq("type of 128 characters", "", func(in *Input) { in.Type = strings.Repeat("t", maxName) })
+	enq("type of every printable ASCII character", "", func(in *Input) { in.Type = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" })
+	enq("queue of 128 characters", "", func(in *Input) { in.Queue = strings.Repeat("q", maxName) })
+	enq("unique key of 255 characters", "", func(in *Input) { in.UniqueKey = strings.Repeat("k", maxUniqueKey) })
+	enq("unique key of odd Unicode", "", func(in *Input) { in.UniqueKey = "\u202Ek👨\u200D👩\u0301" })
+	enq("the app by its odd name", "", func(in *Input) { in.App = InjectionAppName })
+	for _, t := range []struct{ name, value, field string }{
+		{"empty", "", "type"},
+		{"129 characters", strings.Repeat("t", maxName+1), "type"},
+		{"a space", "a b", "type"},
+		{"non-ASCII", "é", "type"},
+		{"NUL", "a\x00", "type"},
+		{"DEL", "a\x7f", "type"},
+		{"a tab", "a\tb", "type"},
+		{"invalid UTF-8", "a\xff", "type"},
+	} {
+		enq("type: "+t.name, t.field, func(in *Input) { in.Type = t.value })
+		if t.value != "" { // an empty queue is the default one
+			enq("queue: "+t.name, "queue", func(in *Input) { in.Queue = t.value })
+		}
+	}
+	enq("unique key of 256 characters", "uniqueKey", func(in *Input) { in.UniqueKey = strings.Repeat("k", maxUniqueKey+1) })
+	enq("unique key with a newline", "uniqueKey", func(in *Input) { in.UniqueKey = "k\n" })
+	enq("unique key with NUL", "uniqueKey", func(in *Input) { in.UniqueKey = "k\x00" })
+	enq("unique key of invalid UTF-8", "uniqueKey", func(in *Input) { in.UniqueKey = "k\xff" })
+	enq("no app", "app", func(in *Input) { in.App = "" })
+	enq("an app that does not exist", "app", func(in *Input) { in.App = "no-such-app" })
+	enq("an app id that does not exist", "app", func(in *Input) { in.App = "0190a5a4-0000-7000-8000-000000000000" })
+	enq("an app with NUL", "app", func(in *Input) { in.App = "acme\x00" })
+	enq("an app of invalid UTF-8", "app", func(in *Input) { in.App = "acme\xff" })
+	enq("an app in other capitals", "app", func(in *Input) { in.App = "Acme" })
+	filter := func(name string, op Op, in Input, field string) {
+		cs = append(cs, Case{Name: name, Category: Names, Op: op, In: in, Field: field})
+	}
+	filter("status pending", ListJobs, Input{Status: "pending"}, "")
+	filter("status in capitals", ListJobs, Input{Status: "PENDING"}, "status")
+	filter("status with a trailing space", ListJobs, Input{Status: "pending "}, "status")
+	filter("status dead", ListJobs, Input{Status: "dead"}, "status")
+	filter("type filter of non-ASCII", ListJobs, Input{Type: "é"}, "type")
+	filter("app filter in other capitals", ListJobs, Input{App: "ACME2"}, "app")
+	filter("app filter naming a UUID no app has", ListDead, Input{App: "0190a5a4-0000-7000-8000-000000000000"}, "app")
+	filter("app filter of invalid UTF-8", ListDead, Input{App: "acme\xff"}, "app")
+	filter("app filter with NUL", ListDead, Input{App: "acme\x00"}, "app")
+	filter("errorContains of 255 characters", ListDead, Input{ErrorContains: strings.Repeat("e", maxUniqueKey)}, "")
+	filter("errorContains of 255 emoji", ListDead, Input{ErrorContains: strings.Repeat("🚀", maxUniqueKey)}, "")
+	filter("errorContains of 256 characters", ListDead, Input{ErrorContains: strings.Repeat("e", maxUniqueKey+1)}, "errorContains")
+	filter("errorContains with NUL", ListDead, Input{ErrorContains: "smtp\x00"}, "errorContains")
+	filter("errorContains with a newline", ListDead, Input{ErrorContains: "smtp\n"}, "errorContains")
+	filter("errorContains of invalid UTF-8", ListDead, Input{ErrorContains: "smtp\xff"}, "errorContains")
+	filter("errorContains of odd Unicode", ListDead, Input{ErrorContains: "\u202E👨\u200D👩", All: true}, "")
+	filter("type filter of 129 characters", ReplayMany, Input{Type: strings.Repeat("t", maxName+1)}, "type")
+	filter("no filter at all", ReplayMany, Input{}, "filter")
+	filter("no filter but a dry run", ReplayMany, Input{DryRun: true}, "filter")
+	filter("no filter at all", Purge, Input{}, "filter")
+	return cs
+}
+
+func numbers() []Case {
+	var cs []Case
+	add := func(c Case) { cs = append(cs, c) }
+	enq := func(name, field string, edit func(in *Input)) Case {
+		return Case{Name: name, Category: Numbers, Op: Enqueue, In: job(edit), Field: field}
+	}
+	for _, n := range []struct{ value, field string }{
+		{"1", ""}, {"1000", ""}, {"-1", "maxAttempts"}, {"1001", "maxAttempts"},
+		{"2147483648", "maxAttempts"}, {"9223372036854775808", "maxAttempts"}, {"1.5", "maxAttempts"},
+	} {
+		add(enq("maxAttempts "+n.value, n.field, func(in *Input) { in.MaxAttempts = n.value }))
+	}
+	zero := enq("maxAttempts 0", "maxAttempts", func(in *Input) { in.MaxAttempts = "0" })
+	zero.Differs, zero.Why = map[Surface]string{Go: ""}, whyZeroIsDef
+	add(zero)
+	for _, n := range []struct{ value, field string }{
+		{"100", ""}, {"-100", ""}, {"0", ""}, {"101", "priority"}, {"-101", "priority"},
+		{"2147483648", "priority"}, {"-9223372036854775809", "priority"},
+	} {
+		add(enq("priority "+n.value, n.field, func(in *Input) { in.Priority = n.value }))
+	}
+	for _, op := range []Op{ListJobs, ListDead, ListAudit} {
+		for _, n := range []struct{ value, field string }{
+			{"1", ""}, {"1000", ""}, {"-1", "limit"}, {"1001", "limit"}, {"1000000000000", "limit"},
+			{"9223372036854775808", "limit"}, {"1.5", "limit"}, {"ten", "limit"},
+		} {
+			add(Case{Name: "limit " + n.value, Category: Numbers, Op: op, In: Input{Limit: n.value}, Field: n.field})
+		}
+		zero := Case{Name: "limit 0", Category: Numbers, Op: op, In: Input{Limit: "0"}, Field: "limit",
+			Differs: map[Surface]string{Go: ""}, Why: whyZeroIsDef}
+		add(zero)
+	}
+	// Refused rates are tried for real, legal ones as dry runs.
+	rate := func(value, field string) Case {
+		return Case{Name: "rate " + value, Category: Numbers, Op: ReplayMany, Field: field,
+			In: Input{Type: "email.send", Rate: value, DryRun: field == ""}}
+	}
+	for _, v := range []string{"0", "0.5", "1e-300", "1000000"} {
+		add(rate(v, ""))
+	}
+	for _, v := range []string{"-1", "-0.001", "1e400"} {
+		add(rate(v, "rate"))
+	}
+	for _, v := range []string{"NaN", "Inf", "-Inf"} {
+		c := rate(v, "rate")
+		c.Differs, c.Why = map[Surface]string{HTTP: "body"}, "JSON has no "+v+": the HTTP request body that carries it is not JSON"
+		add(c)
+	}
+	return cs
+}
+
+func injection() []Case {
+	var cs []Case
+	add := func(name string, op Op, in Input, field string) {
+		cs = append(cs, Case{Name: name, Category: Injection, Op: op, In: in, Field: field})
+	}
+	typeField := func(s string) string {
+		if isIdentifier(s) {
+			return ""
+		}
+		return "type"
+	}
+	for _, s := range SQLInjections {
+		q := fmt.Sprintf("%q", s)
+		add("app filter "+q, ListJobs, Input{App: s}, "app")
+		add("type filter "+q, ListJobs, Input{Type: s}, typeField(s))
+		add("status filter "+q, ListJobs, Input{Status: s}, "status")
+		add("cursor "+q, ListJobs, Input{Cursor: &Cursor{Raw: s}}, "cursor")
+		add("app filter "+q, ListDead, Input{App: s}, "app")
+		add("type filter "+q, ListDead, Input{Type: s}, typeField(s))
+		add("errorContains "+q, ListDead, Input{ErrorContains: s, All: true}, "")
+		add("cursor "+q, ListDead, Input{Cursor: &Cursor{Raw: s}}, "cursor")
+		add("cursor "+q, ListAudit, Input{Cursor: &Cursor{Raw: s}}, "cursor")
+		// A refused filter is tried for real; a legal one as a dry run.
+		for _, op := range []Op{ReplayMany, Purge} {
+			add("app filter "+q, op, Input{App: s}, "app")
+			add("type filter "+q, op, Input{Type: s, DryRun: true}, typeField(s))
+			add("errorContains "+q, op, Input{ErrorContains: s, DryRun: true}, "")
+		}
+		add("app name "+q, CreateApp, Input{App: s + " (app)"}, "")
+		add("type "+q, Enqueue, job(func(in *Input) { in.Type = s }), typeField(s))
+		qf := ""
+		if !isIdentifier(s) {
+			qf = "queue"
+		}
+		add("queue "+q, Enqueue, job(func(in *Input) { in.Queue = s }), qf)
+		add("unique key "+q, Enqueue, job(func(in *Input) { in.UniqueKey = s }), "")
+		payload, _ := json.Marshal(map[string]string{s: s})
+		add("payload "+q, Enqueue, job(func(in *Input) { in.Payload = payload }), "")
+	}
+	// Text that is special to LIKE, and case: matched literally and case-sensitively.
+	for _, s := range []string{"%", "_", `\`, "TIMEOUT", "timeout", "smtp: connection refused"} {
+		add(fmt.Sprintf("errorContains %q", s), ListDead, Input{ErrorContains: s, All: true}, "")
+	}
+	add("app filter naming the odd app", ListJobs, Input{App: InjectionAppName}, "")
+	add("app filter naming the odd app", ListDead, Input{App: InjectionAppName}, "")
+	add("app filter naming the odd app", ReplayMany, Input{App: InjectionAppName, DryRun: true}, "")
+	// The real thing, last: what the dry runs counted is what is replayed and purged.
+	add(`type filter "x'OR'1'='1", for real`, ReplayMany, Input{Type: `x'OR'1'='1`}, "")
+	add(`errorContains "'; DROP TABLE job_dlq; --", for real`, ReplayMany, Input{ErrorContains: `'; DROP TABLE job_dlq; --`}, "")
+	add(`errorContains "%_%", for real`, Purge, Input{ErrorContains: `%_%`}, "")
+	add(`type filter "x'OR'1'='1", for real`, Purge, Input{Type: `x'OR'1'='1`}, "")
+	return cs
+}
+
+func cursors() []Case {
+	var cs []Case
+	listings := []struct {
+		op Op
+		// filtered is a filter of several pages, other another filter of the same listing.
+		filtered, other *Input
+		// foreign is another listing's cursor.
+		foreign Listing
+	}{
+		{ListJobs, &Input{App: "acme"}, &Input{Type: "report.build"}, Listing{Op: ListDead}},
+		{ListDead, &Input{Type: "email.send"}, &Input{All: true}, Listing{Op: ListJobs}},
+		{ListAudit, nil, nil, Listing{Op: ListDead}},
+	}
+	for _, l := range listings {
+		own := &Listing{Op: l.op}
+		add := func(name string, in Input, field string) {
+			cs = append(cs, Case{Name: name, Category: Cursors, Op: l.op, In: in, Field: field})
+		}
+		tampered := func(name string, tamper func(string) string) {
+			add(name, Input{Cursor: &Cursor{Of: own, Tamper: tamper}}, "cursor")
+		}
+		raw := func(name, cursor string) { add(name, Input{Cursor: &Cursor{Raw: cursor}}, "cursor") }
+
+		add("its own cursor", Input{Cursor: &Cursor{Of: own}}, "")
+		if l.filtered != nil {
+			f := *l.filtered
+			f.Cursor = &Cursor{Of: &Listing{Op: l.op, In: *l.filtered}}
+			add("its own cursor, filtered", f, "")
+		}
+		raw("a word", "garbage")
+		raw("not base64", "!!!!")
+		raw("padded standard base64", "eyJ2IjoyfQ==")
+		for _, j := range []string{`[]`, `null`, `{}`, `{"v":2}`, `"x"`} {
+			raw("base64 of "+j, base64.RawURLEncoding.EncodeToString([]byte(j)))
+		}
+		raw("100,000 characters of base64", strings.Repeat("A", 100_000))
+		tampered("cut in half", func(c string) string { return c[:len(c)/2] })
+		tampered("last character cut", func(c string) string { return c[:len(c)-1] })
+		tampered("one character added", func(c string) string { return c + "A" })
+		tampered("last character changed", func(c string) string { return c[:len(c)-1] + next(c[len(c)-1]) })
+		tampered("a line break added", func(c string) string { return c[:len(c)/2] + "\n" + c[len(c)/2:] })
+		for _, at := range []float64{0.03, 0.2, 0.35, 0.5, 0.65, 0.8, 0.97} {
+			tampered(fmt.Sprintf("a bit flipped at %.0f%%", at*100), flipBit(at))
+		}
+		tampered("the version of old cursors", editJSON(func(m map[string]any) { m["v"] = 1; delete(m, "s") }))
+		tampered("a future version", editJSON(func(m map[string]any) { m["v"] = 3 }))
+		tampered("another id", editJSON(func(m map[string]any) { m["id"] = "0190a5a4-0000-7000-8000-000000000000" }))
+		tampered("the nil id", editJSON(func(m map[string]any) { m["id"] = "00000000-0000-0000-0000-000000000000" }))
+		tampered("no checksum", editJSON(func(m map[string]any) { delete(m, "s") }))
+		tampered("an unknown field", editJSON(func(m map[string]any) { m["x"] = 1 }))
+		tampered("60,000 characters of padding", editJSON(func(m map[string]any) { m["pad"] = strings.Repeat("p", 60_000) }))
+		add("another listing's", Input{Cursor: &Cursor{Of: &l.foreign}}, "cursor")
+		if l.other != nil {
+			add("another filter's", Input{Cursor: &Cursor{Of: &Listing{Op: l.op, In: *l.other}}}, "cursor")
+			add("the unfiltered listing's, with a filter", Input{Type: "email.send", Cursor: &Cursor{Of: own}}, "cursor")
+		}
+		if l.filtered != nil {
+			add("another app's", Input{App: "acme", Cursor: &Cursor{Of: &Listing{Op: l.op, In: Input{App: "globex"}}}}, "cursor")
+		}
+	}
+	return cs
+}
+
+// next is another base64url character than c.
+func next(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
+}
+
+func times() []Case {
+	var cs []Case
+	type value struct {
+		name, text string
+		legal      bool
+		// differs and why: as Case's, where a surface answers otherwise.
+		differs map[Surface]string
+		why     string
+		// zero is Go's zero time, which the Go API reads as absent: a listing is then
+		// unfiltered, a bulk filter of it alone is empty, a job is due now.
+		zero bool
+	}
+	values := []value{
+		{name: "the Unix epoch", text: "1970-01-01T00:00:00Z", legal: true},
+		{name: "the last second of year 9999", text: "9999-12-31T23:59:59Z", legal: true},
+		{name: "offset +14:00", text: "2026-01-01T00:00:00+14:00", legal: true},
+		{name: "offset -12:00", text: "2026-01-01T00:00:00-12:00", legal: true},
+		{name: "offset +23:59", text: "2026-01-01T00:00:00+23:59", legal: true},
+		{name: "offset -00:00", text: "2026-01-01T00:00:00-00:00", legal: true},
+		{name: "nanoseconds and offset +05:45", text: "2026-01-01T00:00:00.123456789+05:45", legal: true},
+		{name: "the epoch at offset +05:45", text: "1970-01-01T05:45:00+05:45", legal: true},
+		{name: "year 0", text: "0000-01-01T00:00:00Z"},
+		{name: "year 1", text: "0001-01-01T00:00:00Z", zero: true},
+		{name: "the last second of 1969", text: "1969-12-31T23:59:59Z"},
+		{name: "the last nanosecond of 1969", text: "1969-12-31T23:59:59.999999999Z"},
+		{name: "the epoch at offset +00:01, in 1969", text: "1970-01-01T00:00:00+00:01"},
+		{name: "a microsecond into year 10000", text: "9999-12-31T23:59:59.000001Z"},
+		{name: "year 9999 at offset -00:01, in 10000", text: "9999-12-31T23:59:59-00:01"},
+		{name: "year 10000", text: "10000-01-01T00:00:00Z"},
+		{name: "offset +24:00", text: "2026-01-01T00:00:00+24:00"},
+		{name: "offset +00:60", text: "2026-01-01T00:00:00+00:60"},
+		{name: "offset without a colon", text: "2026-01-01T00:00:00+0100"},
+		{name: "no offset", text: "2026-01-01T00:00:00"},
+		{name: "a comma before the fraction", text: "2026-01-01T00:00:00,5Z"},
+		{name: "a space for T", text: "2026-01-01 00:00:00Z"},
+		{name: "lower-case t and z", text: "2026-01-01t00:00:00z"},
+		{name: "February 30", text: "2026-02-30T00:00:00Z"},
+		{name: "a leap second", text: "2026-12-31T23:59:60Z"},
+		{name: "a word", text: "tomorrow"},
+		{name: "relative -2h", text: "-2h", differs: map[Surface]string{CLI: ""}, why: whyRelative},
+		{name: "relative -1000000d, before 1970", text: "-1000000d"},
+		{name: "relative -5000000d", text: "-5000000d"},
+		{name: "relative +100000000h", text: "+100000000h"},
+	}
+	for _, v := range values {
+		add := func(op Op, field string, in Input) {
+			c := Case{Name: v.name, Category: Times, Op: op, In: in, Differs: v.differs, Why: v.why}
+			if !v.legal {
+				c.Field = field
+			}
+			if v.zero {
+				goAnswer := ""
+				if op == ReplayMany || op == Purge {
+					goAnswer = "filter"
+				}
+				c.Differs, c.Why = map[Surface]string{Go: goAnswer}, whyZeroTime
+			}
+			cs = append(cs, c)
+		}
+		// A refused filter is tried for real; one some surface accepts, as a dry run.
+		dry := v.legal || len(v.differs) > 0 || v.zero
+		add(ListDead, "failedAfter", Input{FailedAfter: v.text})
+		add(ListDead, "failedBefore", Input{FailedBefore: v.text, All: true})
+		add(ReplayMany, "failedBefore", Input{FailedBefore: v.text, DryRun: dry})
+		add(Purge, "failedAfter", Input{FailedAfter: v.text, DryRun: dry})
+		if v.text != "-2h" {
+			add(Enqueue, "runAt", job(func(in *Input) { in.RunAt = v.text }))
+		}
+	}
+	runLater := Case{Name: "relative +10m", Category: Times, Op: Enqueue, In: job(func(in *Input) { in.RunAt = "+10m" }),
+		Field: "runAt", Differs: map[Surface]string{CLI: ""}, Why: whyRelative}
+	cs = append(cs, runLater,
+		Case{Name: "failedBefore before failedAfter", Category: Times, Op: ListDead, Field: "failedBefore",
+			In: Input{FailedAfter: "2026-01-02T00:00:00Z", FailedBefore: "2026-01-01T00:00:00Z"}},
+		Case{Name: "failedBefore equal to failedAfter", Category: Times, Op: ReplayMany, Field: "failedBefore",
+			In: Input{FailedAfter: "2026-01-01T00:00:00Z", FailedBefore: "2026-01-01T00:00:00Z"}})
+	return cs
+}
