@@ -154,7 +154,7 @@ func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 	var queue, uniqueKey *string
 	var priority *int16
 	var maxAttempts *int32
-	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, &d.Payload, &d.Attempts,
+	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, (*[]byte)(&d.Payload), &d.Attempts,
 		&d.ErrorHistory, &d.FailedAt, &d.ReplayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
 		&d.ReplayJobID)
 	if err != nil {

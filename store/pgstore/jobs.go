@@ -203,7 +203,9 @@ func scanJob(row pgx.CollectableRow) (store.Job, error) {
 	var lastError, uniqueKey *string
 	var status string
 	var history []byte
-	err := row.Scan(&j.ID, &j.AppID, &j.Type, &j.Queue, &j.Priority, &j.Payload, &status,
+	// The payload is read as bytes: a json.RawMessage target would make pgx run it through
+	// json.Unmarshal, validating again what the database already holds as valid JSON.
+	err := row.Scan(&j.ID, &j.AppID, &j.Type, &j.Queue, &j.Priority, (*[]byte)(&j.Payload), &status,
 		&j.Attempts, &j.MaxAttempts, &lastError, &history, &j.RunAt, &j.StartedAt,
 		&j.CompletedAt, &j.CreatedAt, &uniqueKey, &j.ReplayedFrom, &j.LeaseToken, &j.LeaseExpiresAt)
 	if err != nil {
