@@ -275,8 +275,8 @@ func (s *server) deleteDead(w http.ResponseWriter, r *request) error {
 
 // replayRequest is POST /v1/dlq/replay's body: a filter and the options.
 type replayRequest struct {
-	App           string `json:"app"`
-	Type          string `json:"type"`
+	App  string `json:"app"`
+	Type string `json:"type"`
 	failedRange
 	ErrorContains string  `json:"errorContains"`
 	DryRun        bool    `json:"dryRun"`
