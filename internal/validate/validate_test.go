@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/store"
@@ -138,6 +139,36 @@ func FuzzErrorText(f *testing.F) {
 		}
 		if len(got) > max && len(got) > len("… [truncated 0 bytes]")+20 {
 			t.Fatalf("ErrorText(%q, %d) is %d bytes", s, max, len(got))
+		}
+	})
+}
+
+// FuzzParseTime checks that ParseTime accepts only what RFC 3339 and time.Parse agree on,
+// and that an accepted time survives being written out and read back.
+func FuzzParseTime(f *testing.F) {
+	for _, seed := range []string{
+		"2026-01-02T15:04:05Z", "2026-01-02T15:04:05.123456789+07:00", "2026-01-02T15:04:05-23:59",
+		"2026-01-02T15:04:05+24:00", "2026-01-02T15:04:05+00:60", "2026-01-02T15:04:05,5Z",
+		"2026-01-02t15:04:05z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z",
+		"2026-02-30T00:00:00Z", "2026-01-02T24:00:00Z", "", "-2h", "2026-01-02",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := ParseTime(s)
+		if !ok {
+			return
+		}
+		if !rfc3339.MatchString(s) {
+			t.Fatalf("ParseTime accepted %q, which is not RFC 3339's syntax", s)
+		}
+		std, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil || !std.Equal(got) {
+			t.Fatalf("ParseTime(%q) = %v; time.Parse says %v, %v", s, got, std, err)
+		}
+		back, ok := ParseTime(got.Format(time.RFC3339Nano))
+		if !ok || !back.Equal(got) {
+			t.Fatalf("ParseTime(%q) = %v does not read back from %q", s, got, got.Format(time.RFC3339Nano))
 		}
 	})
 }

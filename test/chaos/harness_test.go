@@ -18,6 +18,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"go.uber.org/goleak"
+
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/test/chaos/worker/event"
@@ -43,6 +45,13 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(buildDir)
+	if code == 0 {
+		// The harness's own clients, listeners and watchers must leave no goroutine behind.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

@@ -1,0 +1,123 @@
+package sluice
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/sluicehq/sluice/internal/validate"
+)
+
+// FuzzCursor feeds decodeCursor arbitrary text: it never panics, refuses everything but a
+// cursor encodeCursor issued for the same listing, and gives back the issued id.
+func FuzzCursor(f *testing.F) {
+	key := filterKey("dlq", (*uuid.UUID)(nil), "email.send", "", "", "", false)
+	id := uuid.MustParse("019a0000-0000-7000-8000-000000000001")
+	issued := encodeCursor(id, key)
+	for _, seed := range []string{
+		issued, "", "x", issued + "=", issued[:len(issued)-1], strings.ToUpper(issued),
+		issued[:10] + "\n" + issued[10:], encodeCursor(id, filterKey("jobs")), encodeCursor(uuid.Nil, key),
+		"eyJ2IjoyLCJpZCI6IjAxOWEwMDAwLTAwMDAtNzAwMC04MDAwLTAwMDAwMDAwMDAwMSJ9", "' OR 1=1 --",
+	} {
+		f.Add(seed, id[:])
+	}
+	f.Fuzz(func(t *testing.T, cursor string, raw []byte) {
+		got, err := decodeCursor(cursor, key)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != "cursor" {
+				t.Fatalf("decodeCursor(%q): %v, not a field error on cursor", cursor, err)
+			}
+			return
+		}
+		if cursor == "" {
+			if got != nil {
+				t.Fatalf("the empty cursor decoded to %v", got)
+			}
+			return
+		}
+		if got == nil || encodeCursor(*got, key) != cursor {
+			t.Fatalf("decodeCursor accepted %q, which encodeCursor did not issue", cursor)
+		}
+
+		// Any id round-trips, for this listing only.
+		if len(raw) != 16 {
+			return
+		}
+		other, _ := uuid.FromBytes(raw)
+		if other == uuid.Nil {
+			return
+		}
+		c := encodeCursor(other, key)
+		if back, err := decodeCursor(c, key); err != nil || *back != other {
+			t.Fatalf("cursor for %v decoded to %v, %v", other, back, err)
+		}
+		if _, err := decodeCursor(c, filterKey("dlq", (*uuid.UUID)(nil), "email.sent", "", "", "", false)); err == nil {
+			t.Fatalf("a cursor for one filter was accepted for another")
+		}
+	})
+}
+
+// FuzzFilter feeds checkFilter arbitrary filter text, the times parsed as the HTTP API and
+// the CLI parse them: it never panics, names a field of the filter when it refuses, and
+// when it accepts, the store's filter holds exactly the input, in UTC.
+func FuzzFilter(f *testing.F) {
+	for _, seed := range [][4]string{
+		{"email.send", "", "", ""},
+		{"", "timeout", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"},
+		{"' OR 1=1 --", "%_\\", "", ""},
+		{"a\x00b", "\xff", "", ""},
+		{"", "", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"},
+		{"", "", "0001-01-01T00:00:01Z", "9999-12-31T23:59:59+23:59"},
+		{strings.Repeat("t", 300), strings.Repeat("é", 300), "", ""},
+	} {
+		f.Add(seed[0], seed[1], seed[2], seed[3])
+	}
+	f.Fuzz(func(t *testing.T, typ, errorContains, after, before string) {
+		in := Filter{Type: typ, ErrorContains: errorContains}
+		for _, p := range []struct {
+			text string
+			dst  *time.Time
+		}{{after, &in.FailedAfter}, {before, &in.FailedBefore}} {
+			if p.text == "" {
+				continue
+			}
+			tm, ok := validate.ParseTime(p.text)
+			if !ok {
+				return
+			}
+			*p.dst = tm
+		}
+		sf, err := checkFilter(in)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || !strings.Contains(" type errorContains failedAfter failedBefore ", " "+fe.Field+" ") {
+				t.Fatalf("checkFilter(%+v): %v, not a field error naming a filter field", in, err)
+			}
+			return
+		}
+		if sf.Type != typ || sf.ErrorContains != errorContains || sf.AppID != nil {
+			t.Fatalf("checkFilter(%+v) = %+v: not the input", in, sf)
+		}
+		for _, s := range []string{typ, errorContains} {
+			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+				t.Fatalf("checkFilter accepted %q, which no store can keep", s)
+			}
+		}
+		for _, p := range []struct {
+			in  time.Time
+			out *time.Time
+		}{{in.FailedAfter, sf.FailedAfter}, {in.FailedBefore, sf.FailedBefore}} {
+			if p.in.IsZero() != (p.out == nil) || p.out != nil && (!p.out.Equal(p.in) || p.out.Location() != time.UTC) {
+				t.Fatalf("checkFilter(%+v) = %+v: times not the input's, in UTC", in, sf)
+			}
+		}
+		if sf.FailedAfter != nil && sf.FailedBefore != nil && !sf.FailedAfter.Before(*sf.FailedBefore) {
+			t.Fatalf("checkFilter accepted an empty failed-at range %+v", in)
+		}
+	})
+}
