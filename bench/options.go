@@ -23,7 +23,7 @@ type Options struct {
 	Systems     []string // empty: every system
 	CPUProfile  string
 	QuietWait   time.Duration
-	// LibraryQueries is Sluice's queries.sql, whose ListDead the DLQ workload explains.
+	// LibraryQueries is Sluice's queries.sql, whose DLQ listing queries the dlqlist workload explains.
 	LibraryQueries string
 
 	WarmupJobs            int
@@ -69,7 +69,7 @@ func parseOptions(args []string) (*Options, error) {
 	sys := fs.String("systems", "", "comma-separated `list` of peer systems to run (Sluice always runs); empty: all. Names: "+strings.Join(systemNames(), ", "))
 	fs.DurationVar(&o.QuietWait, "quiet-wait", 5*time.Second, "before each measured phase, wait up to this long for the machine to be idle")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of Sluice's first measured drain (working phase) to `file`")
-	fs.StringVar(&o.LibraryQueries, "library-queries", "../store/pgstore/queries.sql", "Sluice's PostgreSQL queries `file`, whose ListDead the dlqlist workload explains")
+	fs.StringVar(&o.LibraryQueries, "library-queries", "../store/pgstore/queries.sql", "Sluice's PostgreSQL queries `file`, whose DLQ listing queries the dlqlist workload explains")
 
 	fs.IntVar(&o.WarmupJobs, "warmup-jobs", 2000, "jobs in the untimed warm-up drain every system gets before a workload's first run")
 	fs.IntVar(&o.DrainJobs, "drain-jobs", 100_000, "drain: jobs inserted, then worked")

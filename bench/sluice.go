@@ -302,11 +302,11 @@ func (d *sluiceDLQ) replayBatches(ctx context.Context) ([]replayBatch, time.Time
 	return out, now, err
 }
 
-// explain runs EXPLAIN (ANALYZE, BUFFERS) on Sluice's own ListDead query (its text read from
-// the library's queries.sql) with the arguments ByApp(app-key) or ByType(type-key) pass it,
+// explain runs EXPLAIN (ANALYZE, BUFFERS) on one of Sluice's own DLQ listing queries (its
+// text read from the library's queries.sql) with the arguments ByApp(app-key) or ByType(type-key) pass it,
 // for a page of limit after the entry depth places from the newest (0: the first page),
 // the way the store runs it: a one-off plan (QueryExecModeExec).
-func (d *sluiceDLQ) explain(ctx context.Context, listDead string, byApp bool, key, limit, depth int) (string, error) {
+func (d *sluiceDLQ) explain(ctx context.Context, query string, byApp bool, key, limit, depth int) (string, error) {
 	var app *uuid.UUID
 	typ := ""
 	if byApp {
@@ -322,7 +322,7 @@ func (d *sluiceDLQ) explain(ctx context.Context, listDead string, byApp bool, ke
 		}
 		before = &id
 	}
-	rows, err := d.probe.pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+listDead, pgx.QueryExecModeExec,
+	rows, err := d.probe.pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+query, pgx.QueryExecModeExec,
 		app, typ, (*time.Time)(nil), (*time.Time)(nil), "", false, false, (*uuid.UUID)(nil), before, limit+1)
 	if err != nil {
 		return "", err

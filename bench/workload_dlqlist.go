@@ -158,20 +158,28 @@ var (
 // explainSluice prints the plans of Sluice's ByApp and ByType queries, first page and deep
 // cursor, and says whether they sort and which indexes they use.
 func explainSluice(ctx context.Context, env *Env, d *sluiceDLQ) (string, []string, error) {
-	listDead, err := readLibraryQuery(env.opts.LibraryQueries, "ListDead")
+	byApp, err := readLibraryQuery(env.opts.LibraryQueries, "ListDeadByApp")
+	if err != nil {
+		return "", nil, err
+	}
+	byType, err := readLibraryQuery(env.opts.LibraryQueries, "ListDeadByType")
 	if err != nil {
 		return "", nil, err
 	}
 	depth := env.opts.DLQEntries / max(env.opts.DLQApps, env.opts.DLQTypes) / 2
 	var b strings.Builder
 	var notes []string
-	b.WriteString("Sluice's query plans: `ListDead` as read from " + env.opts.LibraryQueries + ", run as the store runs it (a one-off plan, `pgx.QueryExecModeExec`) with ByApp's and ByType's arguments, for a page of 100 (the query fetches 101):\n\n")
+	b.WriteString("Sluice's query plans: `ListDeadByApp` and `ListDeadByType` as read from " + env.opts.LibraryQueries + ", run as the store runs them (a one-off plan, `pgx.QueryExecModeExec`) with ByApp's and ByType's arguments, for a page of 100 (the query fetches 101). Each finds the page's ids in its partial index, then reads those rows by primary key (`job_dlq_pkey`):\n\n")
 	for _, c := range []struct {
 		byApp bool
 		depth int
 		index string
 	}{{true, 0, "idx_job_dlq_app"}, {false, 0, "idx_job_dlq_type"}, {true, depth, "idx_job_dlq_app"}, {false, depth, "idx_job_dlq_type"}} {
-		plan, err := d.explain(ctx, listDead, c.byApp, 0, dlqPage, c.depth)
+		query := byType
+		if c.byApp {
+			query = byApp
+		}
+		plan, err := d.explain(ctx, query, c.byApp, 0, dlqPage, c.depth)
 		if err != nil {
 			return b.String(), notes, err
 		}
@@ -188,11 +196,13 @@ func explainSluice(ctx context.Context, env *Env, d *sluiceDLQ) (string, []strin
 		for _, m := range indexScan.FindAllStringSubmatch(plan, -1) {
 			used = append(used, m[2])
 		}
-		onlyPartial := len(used) > 0 && !seqScan.MatchString(plan)
+		// The page is found on the partial index alone; the primary key then only fetches
+		// the page's rows.
+		onlyPartial := slices.Contains(used, c.index) && !seqScan.MatchString(plan)
 		for _, u := range used {
-			onlyPartial = onlyPartial && u == c.index
+			onlyPartial = onlyPartial && (u == c.index || u == "job_dlq_pkey")
 		}
-		notes = append(notes, fmt.Sprintf("Plan of %s: Sort node: **%s**; indexes used: %s; only the partial index %s: **%s**.",
+		notes = append(notes, fmt.Sprintf("Plan of %s: Sort node: **%s**; indexes used: %s; the page found on the partial index %s alone: **%s**.",
 			what, yesNo(sortNode.MatchString(plan)), strings.Join(used, ", "), c.index, yesNo(onlyPartial)))
 		fmt.Fprintf(&b, "%s:\n\n```\n%s\n```\n\n", what, plan)
 	}
