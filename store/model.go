@@ -102,6 +102,9 @@ type DeadJob struct {
 	UniqueKey   string `json:"uniqueKey,omitempty"`
 	// ReplayJobID is the job that replaying this entry created, once it has been replayed.
 	ReplayJobID *uuid.UUID `json:"replayJobId,omitempty"`
+	// ErrorSignature names the entry's failure group: the signature of its last error (see
+	// FailureGroup). Empty for an entry written without one, which is in the group "unknown".
+	ErrorSignature string `json:"errorSignature,omitempty"`
 }
 
 // LastError returns the text of the entry's newest error, or "" if its history is empty.

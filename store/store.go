@@ -94,6 +94,11 @@ type Store interface {
 	// Stats counts jobs by state and un-replayed dead-letter entries, per app and job type,
 	// ordered by app id then type.
 	Stats(ctx context.Context) ([]TypeStats, error)
+	// DeadGroups returns the failure groups of the un-replayed entries matching the filter
+	// (whose IncludeReplayed, ReplayedOnly and Through are ignored): per app, type and error
+	// signature, the most entries first, then the latest failure, then app id, type and
+	// signature in byte order; at most limit groups.
+	DeadGroups(ctx context.Context, filter DeadFilter, limit int) ([]FailureGroup, error)
 
 	// PurgeDeadBatch deletes up to batch.Limit entries matching the filter in one transaction
 	// (adding their count to batch.Audit's row, when set) and returns how many it deleted.
@@ -253,6 +258,9 @@ type DeadFilter struct {
 	FailedAfter   *time.Time
 	FailedBefore  *time.Time
 	ErrorContains string
+	// Group, when set, matches only the entries of this failure group: their ErrorSignature,
+	// or, for signature.Unknown ("unknown"), the entries written without one.
+	Group string
 	// IncludeReplayed matches replayed entries too.
 	IncludeReplayed bool
 	// ReplayedOnly matches only replayed entries (purging what has been dealt with).
@@ -325,6 +333,31 @@ type TypeStats struct {
 	OldestPendingRunAt *time.Time `json:"oldestPendingRunAt,omitempty"`
 	// OldestDeadAt is when the oldest un-replayed entry failed, if any.
 	OldestDeadAt *time.Time `json:"oldestDeadAt,omitempty"`
+	// DeadGroups counts the failure groups of the un-replayed entries (see FailureGroup).
+	DeadGroups int64 `json:"deadGroups"`
+}
+
+// FailureGroup is the un-replayed dead-letter entries of one app and type whose last errors
+// have the same signature: the same failure, with what varies between its occurrences
+// (numbers, ids, addresses, quoted values) masked. See internal/signature.
+type FailureGroup struct {
+	AppID uuid.UUID `json:"appId"`
+	Type  string    `json:"type"`
+	// Signature is 16 hex digits, or "unknown" for the entries written without one (by a
+	// Sluice older than migration 0005, say).
+	Signature string `json:"signature"`
+	// Count is how many un-replayed entries the group holds.
+	Count int64 `json:"count"`
+	// FirstFailedAt and LastFailedAt are when its oldest and newest entries failed.
+	FirstFailedAt time.Time `json:"firstFailedAt"`
+	LastFailedAt  time.Time `json:"lastFailedAt"`
+	// SampleID is the group's newest entry, and SampleError that entry's last error, as it
+	// was recorded.
+	SampleID    uuid.UUID `json:"sampleId"`
+	SampleError string    `json:"sampleError"`
+	// Normalized is the sample's error with its variable parts masked: what every entry of
+	// the group has in common. Empty for the "unknown" group.
+	Normalized string `json:"normalized"`
 }
 
 // Token is an API bearer token. Its secret is shown once, when it is made; the store keeps

@@ -11,9 +11,9 @@ import (
 	"github.com/sluicehq/sluice/store"
 )
 
-// filterArgs are the first eight arguments of the filtered DLQ queries, in order.
+// filterArgs are the first nine arguments of the filtered DLQ queries, in order.
 func filterArgs(f store.DeadFilter) []any {
-	return []any{f.AppID, f.Type, f.FailedAfter, f.FailedBefore, f.ErrorContains, f.IncludeReplayed, f.ReplayedOnly, f.Through}
+	return []any{f.AppID, f.Type, f.FailedAfter, f.FailedBefore, f.ErrorContains, f.IncludeReplayed, f.ReplayedOnly, f.Through, f.Group}
 }
 
 // ListDead returns entries matching the filter, newest first, below the page's cursor. It runs
@@ -106,7 +106,7 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 	var res store.ReplayBatchResult
 	err := s.pool.QueryRow(ctx, q.Get("ReplayDeadBatch"), pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter,
 		f.FailedBefore, f.ErrorContains, f.Through, b.Before, b.Limit, b.Defaults.Queue, b.Defaults.MaxAttempts,
-		jobIDs, auditID, actor, action, auditApp, details).Scan(&res.Considered, &res.Replayed, &res.LastID)
+		jobIDs, auditID, actor, action, auditApp, details, f.Group).Scan(&res.Considered, &res.Replayed, &res.LastID)
 	if err != nil {
 		return store.ReplayBatchResult{}, err
 	}
@@ -151,12 +151,12 @@ func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, b store.
 
 func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 	var d store.DeadJob
-	var queue, uniqueKey *string
+	var queue, uniqueKey, sig *string
 	var priority *int16
 	var maxAttempts *int32
 	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, (*[]byte)(&d.Payload), &d.Attempts,
 		&d.ErrorHistory, &d.FailedAt, &d.ReplayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
-		&d.ReplayJobID)
+		&d.ReplayJobID, &sig)
 	if err != nil {
 		return d, err
 	}
@@ -174,5 +174,24 @@ func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 	if uniqueKey != nil {
 		d.UniqueKey = *uniqueKey
 	}
+	if sig != nil {
+		d.ErrorSignature = *sig
+	}
 	return d, nil
+}
+
+// DeadGroups returns the failure groups of the un-replayed entries matching the filter.
+func (s *Store) DeadGroups(ctx context.Context, f store.DeadFilter, limit int) ([]store.FailureGroup, error) {
+	rows, err := s.pool.Query(ctx, q.Get("DeadGroups"), pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter,
+		f.FailedBefore, f.ErrorContains, f.Group, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.FailureGroup, error) {
+		var g store.FailureGroup
+		err := row.Scan(&g.AppID, &g.Type, &g.Signature, &g.Count, &g.FirstFailedAt, &g.LastFailedAt, &g.SampleID, &g.SampleError)
+		g.FirstFailedAt, g.LastFailedAt = g.FirstFailedAt.UTC(), g.LastFailedAt.UTC()
+		store.FillNormalized(&g)
+		return g, err
+	})
 }

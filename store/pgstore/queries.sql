@@ -151,21 +151,22 @@ RETURNING j.id;
 
 -- name: DeadLetterJobs
 -- The job leaves jobs and its entry enters job_dlq in this one statement: both or neither.
+-- $5 are the signatures of the errors (internal/signature), computed by the caller.
 WITH f AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[]) AS f(id, token, error, dead_id)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[]) AS f(id, token, error, dead_id, signature)
 ), moved AS (
     DELETE FROM jobs AS j
     USING f
     WHERE j.id = f.id AND j.lease_token = f.token
     RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.attempts, j.max_attempts,
-              j.unique_key, j.error_history, f.error, f.dead_id
+              j.unique_key, j.error_history, f.error, f.dead_id, f.signature
 )
 INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-                     queue, priority, max_attempts, unique_key)
+                     queue, priority, max_attempts, unique_key, error_signature)
 SELECT dead_id, id, app_id, type, payload, attempts,
        error_history || jsonb_build_array(jsonb_build_object(
            'error', error, 'timestamp', floor(extract(epoch FROM now()) * 1000)::bigint)),
-       now(), queue, priority, max_attempts, unique_key
+       now(), queue, priority, max_attempts, unique_key, signature
 FROM moved
 RETURNING original_job_id;
 
@@ -192,10 +193,11 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: ListDead
 -- Keyset paging, newest first. Zero-valued filters match everything; $6 includes replayed
--- entries, $7 keeps only them (so it includes them too, with or without $6). Run with custom
--- plans so the folded filter can use the partial indexes.
+-- entries, $7 keeps only them (so it includes them too, with or without $6); $9 is a failure
+-- group's signature, where 'unknown' (signature.Unknown) matches the entries written without
+-- one. Run with custom plans so the folded filter can use the partial indexes.
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature
 FROM job_dlq
 WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($2::text = '' OR type = $2)
@@ -203,12 +205,13 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($4::timestamptz IS NULL OR failed_at < $4)
   AND ($5::text = '' OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+  AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
   AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
   AND (NOT $7::boolean OR replayed_at IS NOT NULL)
   AND ($8::uuid IS NULL OR id <= $8)
-  AND ($9::uuid IS NULL OR id < $9)
+  AND ($10::uuid IS NULL OR id < $10)
 ORDER BY id DESC
-LIMIT $10;
+LIMIT $11;
 
 -- name: ListDeadByApp
 -- ListDead for a filter naming an app. The page's ids come from idx_job_dlq_app (or
@@ -216,7 +219,8 @@ LIMIT $10;
 -- (app_id, id), the same order as app_id is fixed, and index-only when the app is the whole
 -- filter — then their rows by primary key: no sort, and no scan of other apps' entries.
 SELECT d.id, d.original_job_id, d.app_id, d.type, d.payload, d.attempts, d.error_history,
-       d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id
+       d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id,
+       d.error_signature
 FROM (
     SELECT id FROM job_dlq
     WHERE app_id = $1
@@ -225,12 +229,13 @@ FROM (
       AND ($4::timestamptz IS NULL OR failed_at < $4)
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
       AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
-      AND ($9::uuid IS NULL OR id < $9)
+      AND ($10::uuid IS NULL OR id < $10)
     ORDER BY app_id DESC, id DESC
-    LIMIT $10
+    LIMIT $11
 ) AS page
 JOIN job_dlq AS d ON d.id = page.id
 ORDER BY page.id DESC;
@@ -238,7 +243,8 @@ ORDER BY page.id DESC;
 -- name: ListDeadByType
 -- ListDead for a filter naming a type but no app: as ListDeadByApp, through idx_job_dlq_type.
 SELECT d.id, d.original_job_id, d.app_id, d.type, d.payload, d.attempts, d.error_history,
-       d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id
+       d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id,
+       d.error_signature
 FROM (
     SELECT id FROM job_dlq
     WHERE ($1::uuid IS NULL OR app_id = $1)
@@ -247,12 +253,13 @@ FROM (
       AND ($4::timestamptz IS NULL OR failed_at < $4)
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
       AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
-      AND ($9::uuid IS NULL OR id < $9)
+      AND ($10::uuid IS NULL OR id < $10)
     ORDER BY type DESC, id DESC
-    LIMIT $10
+    LIMIT $11
 ) AS page
 JOIN job_dlq AS d ON d.id = page.id
 ORDER BY page.id DESC;
@@ -266,13 +273,14 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($4::timestamptz IS NULL OR failed_at < $4)
   AND ($5::text = '' OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+  AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
   AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
   AND (NOT $7::boolean OR replayed_at IS NOT NULL)
   AND ($8::uuid IS NULL OR id <= $8);
 
 -- name: GetDead
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature
 FROM job_dlq WHERE id = $1;
 
 -- name: GetDeadReplayedAt
@@ -300,8 +308,9 @@ RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_atte
 -- cursor, newest first (rows a concurrent replay holds are waited for and re-checked, never
 -- skipped); insert a job for each, with the ids the caller made, skipping those whose unique
 -- key a live job holds; mark the entries whose job was inserted as replayed; and add their
--- count to the operation's audit row ($12, when not null). Answers how many entries the batch
--- looked at, how many it replayed, and the oldest id it looked at (the next batch's cursor).
+-- count to the operation's audit row ($12, when not null). $17 is the filter's failure group.
+-- Answers how many entries the batch looked at, how many it replayed, and the oldest id it
+-- looked at (the next batch's cursor).
 WITH picked AS (
     SELECT id, app_id, type, queue, priority, payload, max_attempts, unique_key
     FROM job_dlq
@@ -311,6 +320,7 @@ WITH picked AS (
       AND ($4::timestamptz IS NULL OR failed_at < $4)
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND ($17::text = '' OR error_signature = $17 OR ($17 = 'unknown' AND error_signature IS NULL))
       AND replayed_at IS NULL
       AND ($6::uuid IS NULL OR id <= $6)
       AND ($7::uuid IS NULL OR id < $7)
@@ -355,11 +365,12 @@ WHERE id IN (
       AND ($4::timestamptz IS NULL OR failed_at < $4)
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
       AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
     ORDER BY id
-    LIMIT $9
+    LIMIT $10
     FOR UPDATE SKIP LOCKED
 );
 
@@ -380,10 +391,40 @@ FROM jobs
 GROUP BY app_id, type;
 
 -- name: DeadStats
-SELECT app_id, type, count(*), min(failed_at)
+-- Un-replayed entries, the oldest failure and the failure groups per app and type (entries
+-- without a signature are one group, as DeadGroups counts them).
+SELECT app_id, type, count(*), min(failed_at), count(DISTINCT coalesce(error_signature, 'unknown'))
 FROM job_dlq
 WHERE replayed_at IS NULL
 GROUP BY app_id, type;
+
+-- name: DeadGroups
+-- Failure groups: the un-replayed entries matching the filter ($1..$5, $6 a group) per app,
+-- type and error signature, where entries written without a signature are the group
+-- 'unknown'. The most entries first, then the latest failure, then app, type and signature
+-- (byte order), at most $7 groups; each with its newest entry (the highest id: text order is
+-- id order) and that entry's last error, as a sample.
+WITH g AS (
+    SELECT app_id, type, coalesce(error_signature, 'unknown') AS signature, count(*) AS entries,
+           min(failed_at) AS first_failed, max(failed_at) AS last_failed, max(id::text)::uuid AS newest
+    FROM job_dlq
+    WHERE replayed_at IS NULL
+      AND ($1::uuid IS NULL OR app_id = $1)
+      AND ($2::text = '' OR type = $2)
+      AND ($3::timestamptz IS NULL OR failed_at >= $3)
+      AND ($4::timestamptz IS NULL OR failed_at < $4)
+      AND ($5::text = '' OR EXISTS (
+            SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND ($6::text = '' OR error_signature = $6 OR ($6 = 'unknown' AND error_signature IS NULL))
+    GROUP BY app_id, type, error_signature
+    ORDER BY entries DESC, last_failed DESC, app_id, type COLLATE "C", coalesce(error_signature, 'unknown') COLLATE "C"
+    LIMIT $7
+)
+SELECT g.app_id, g.type, g.signature, g.entries, g.first_failed, g.last_failed, d.id,
+       coalesce(d.error_history -> -1 ->> 'error', '')
+FROM g
+JOIN job_dlq AS d ON d.id = g.newest
+ORDER BY g.entries DESC, g.last_failed DESC, g.app_id, g.type COLLATE "C", g.signature COLLATE "C";
 
 -- ============================================================================================
 -- Connection and migration bookkeeping

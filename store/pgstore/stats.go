@@ -30,13 +30,13 @@ func (s *Store) Stats(ctx context.Context) ([]store.TypeStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dead int64
+	var dead, groups int64
 	if rows, err = s.pool.Query(ctx, q.Get("DeadStats")); err != nil {
 		return nil, err
 	}
-	_, err = pgx.ForEachRow(rows, []any{&app, &jobType, &dead, &oldest}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&app, &jobType, &dead, &oldest, &groups}, func() error {
 		st := b.Get(app, jobType)
-		st.Dead, st.OldestDeadAt = dead, utcPtr(oldest)
+		st.Dead, st.OldestDeadAt, st.DeadGroups = dead, utcPtr(oldest), groups
 		return nil
 	})
 	if err != nil {

@@ -53,8 +53,7 @@ func (s *Store) finishBatch(ctx context.Context, finishes []store.Finish) ([]boo
 		case store.OutcomeCancel:
 			cancel.add(i, f)
 		case store.OutcomeDeadLetter:
-			dead.add(i, f)
-			dead.deadIDs = append(dead.deadIDs, newID())
+			dead.addDead(i, f)
 		default:
 			return nil, fmt.Errorf("pgstore: unknown outcome %d", f.Outcome)
 		}
@@ -71,7 +70,7 @@ func (s *Store) finishBatch(ctx context.Context, finishes []store.Finish) ([]boo
 	queue(&retry, q.Get("RetryJobs"), retry.ids, retry.tokens, retry.errors, retry.delays)
 	queue(&release, q.Get("ReleaseJobs"), release.ids, release.tokens, release.delays)
 	queue(&cancel, q.Get("CancelJobs"), cancel.ids, cancel.tokens, cancel.errors)
-	queue(&dead, q.Get("DeadLetterJobs"), dead.ids, dead.tokens, dead.errors, dead.deadIDs)
+	queue(&dead, q.Get("DeadLetterJobs"), dead.ids, dead.tokens, dead.errors, dead.deadIDs, dead.signatures)
 
 	applied := make([]bool, len(finishes))
 	br := s.pool.SendBatch(ctx, batch)
@@ -89,12 +88,14 @@ func (s *Store) finishBatch(ctx context.Context, finishes []store.Finish) ([]boo
 
 // finishGroup is one outcome's finishes as the parallel arrays its query takes.
 type finishGroup struct {
-	index   []int // positions in the caller's slice
-	ids     []uuid.UUID
-	tokens  []uuid.UUID
-	errors  []string
-	delays  []int64
-	deadIDs []uuid.UUID
+	index  []int // positions in the caller's slice
+	ids    []uuid.UUID
+	tokens []uuid.UUID
+	errors []string
+	delays []int64
+	// deadIDs and signatures are a dead-letter group's entry ids and error signatures.
+	deadIDs    []uuid.UUID
+	signatures []string
 }
 
 func (g *finishGroup) add(i int, f store.Finish) {
@@ -103,6 +104,14 @@ func (g *finishGroup) add(i int, f store.Finish) {
 	g.tokens = append(g.tokens, f.Lease.Token)
 	g.errors = append(g.errors, f.Error)
 	g.delays = append(g.delays, millis(f.Delay))
+}
+
+// addDead adds a finish that dead-letters its job, with a fresh entry id and the signature
+// of its error.
+func (g *finishGroup) addDead(i int, f store.Finish) {
+	g.add(i, f)
+	g.deadIDs = append(g.deadIDs, newID())
+	g.signatures = append(g.signatures, store.ErrorSignature(f.Error))
 }
 
 func (g *finishGroup) markApplied(applied []bool, done []uuid.UUID) {
@@ -163,8 +172,7 @@ func (s *Store) rescue(ctx context.Context, lock func(pgx.Tx) (pgx.Rows, error))
 			f := store.Finish{Lease: store.Lease{JobID: id, Token: token}, Error: store.RescueError(attempts)}
 			expired = append(expired, f.Lease)
 			if exhausted {
-				dead.add(len(dead.index), f)
-				dead.deadIDs = append(dead.deadIDs, newID())
+				dead.addDead(len(dead.index), f)
 			} else {
 				retry.add(len(retry.index), f)
 			}
@@ -181,7 +189,7 @@ func (s *Store) rescue(ctx context.Context, lock func(pgx.Tx) (pgx.Rows, error))
 			res.Retried = int(tag.RowsAffected())
 		}
 		if len(dead.index) > 0 {
-			tag, err := tx.Exec(ctx, q.Get("DeadLetterJobs"), dead.ids, dead.tokens, dead.errors, dead.deadIDs)
+			tag, err := tx.Exec(ctx, q.Get("DeadLetterJobs"), dead.ids, dead.tokens, dead.errors, dead.deadIDs, dead.signatures)
 			if err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ func filterArgs(f store.DeadFilter) []any {
 		sql.Named("include_replayed", f.IncludeReplayed),
 		sql.Named("replayed_only", f.ReplayedOnly),
 		sql.Named("through", nullID(f.Through)),
+		sql.Named("group", f.Group),
 	}
 }
 
@@ -139,6 +140,7 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 			sql.Named("error_contains", f.ErrorContains), sql.Named("through", nullID(f.Through)),
 			sql.Named("before", nullID(b.Before)), sql.Named("limit", b.Limit),
 			sql.Named("default_queue", b.Defaults.Queue), sql.Named("default_max_attempts", b.Defaults.MaxAttempts),
+			sql.Named("group", f.Group),
 		}
 		rows, err := tx.QueryContext(ctx, q.Get("SelectDeadForReplay"), args...)
 		if err != nil {
@@ -230,11 +232,11 @@ func scanDead(row scanner) (store.DeadJob, error) {
 	var payload, history string
 	var failedAt int64
 	var replayedAt sql.NullInt64
-	var queue, uniqueKey sql.NullString
+	var queue, uniqueKey, sig sql.NullString
 	var priority, maxAttempts sql.NullInt64
 	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, &payload, &d.Attempts,
 		&history, &failedAt, &replayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
-		&d.ReplayJobID)
+		&d.ReplayJobID, &sig)
 	if err != nil {
 		return store.DeadJob{}, err
 	}
@@ -243,7 +245,35 @@ func scanDead(row scanner) (store.DeadJob, error) {
 	}
 	d.Payload = json.RawMessage(payload)
 	d.FailedAt, d.ReplayedAt = fromMicros(failedAt), fromNullMicros(replayedAt)
-	d.Queue, d.UniqueKey = queue.String, uniqueKey.String
+	d.Queue, d.UniqueKey, d.ErrorSignature = queue.String, uniqueKey.String, sig.String
 	d.Priority, d.MaxAttempts = int(priority.Int64), int(maxAttempts.Int64)
 	return d, nil
+}
+
+// DeadGroups returns the failure groups of the un-replayed entries matching the filter.
+func (s *Store) DeadGroups(ctx context.Context, f store.DeadFilter, limit int) ([]store.FailureGroup, error) {
+	out := []store.FailureGroup{}
+	err := s.read(ctx, func(db querier) error {
+		out = out[:0]
+		rows, err := db.QueryContext(ctx, q.Get("DeadGroups"), append(filterArgs(f), sql.Named("limit", limit))...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var g store.FailureGroup
+			var first, last int64
+			if err := rows.Scan(&g.AppID, &g.Type, &g.Signature, &g.Count, &first, &last, &g.SampleID, &g.SampleError); err != nil {
+				return err
+			}
+			g.FirstFailedAt, g.LastFailedAt = fromMicros(first), fromMicros(last)
+			store.FillNormalized(&g)
+			out = append(out, g)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -179,14 +179,15 @@ RETURNING id;
 -- The first half of a move to the dead-letter queue: copy each job whose lease is still held
 -- into job_dlq with its last error appended. DeleteDeadLettered, in the same transaction,
 -- removes exactly the jobs this returns: both or neither. :finishes is an array of
--- [job_id, token, error, delay_ms, dead_id], one per job.
+-- [job_id, token, error, delay_ms, dead_id, signature], one per job; signature is the error's
+-- (internal/signature), computed by the caller.
 INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-                     queue, priority, max_attempts, unique_key)
+                     queue, priority, max_attempts, unique_key, error_signature)
 SELECT f.value ->> 4, j.id, j.app_id, j.type, j.payload, j.attempts,
        json_insert(j.error_history, '$[#]', json_object(
            'error', f.value ->> 2, 'timestamp', CAST(round(unixepoch('subsec') * 1000) AS INTEGER))),
        CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000,
-       j.queue, j.priority, j.max_attempts, j.unique_key
+       j.queue, j.priority, j.max_attempts, j.unique_key, f.value ->> 5
 FROM json_each(:finishes) AS f
 JOIN jobs AS j ON j.id = f.value ->> 0 AND j.lease_token = f.value ->> 1
 RETURNING original_job_id;
@@ -219,9 +220,10 @@ WHERE id = :id AND lease_token = :lease_token AND status = 'running'
 -- Keyset paging, newest first. Zero-valued filters match everything; :include_replayed
 -- includes replayed entries, :replayed_only keeps only them (with or without
 -- :include_replayed, as store.DeadFilter documents). Error text matches a
--- case-sensitive substring of any entry of the history.
+-- case-sensitive substring of any entry of the history. :group is a failure group's
+-- signature, where 'unknown' (signature.Unknown) matches the entries written without one.
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature
 FROM job_dlq
 WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:type = '' OR type = :type)
@@ -229,6 +231,7 @@ WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:failed_before IS NULL OR failed_at < :failed_before)
   AND (:error_contains = '' OR EXISTS (
         SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
+  AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
   AND (:include_replayed OR :replayed_only OR replayed_at IS NULL)
   AND (NOT :replayed_only OR replayed_at IS NOT NULL)
   AND id <= coalesce(:through, '~')
@@ -246,13 +249,14 @@ WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:failed_before IS NULL OR failed_at < :failed_before)
   AND (:error_contains = '' OR EXISTS (
         SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
+  AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
   AND (:include_replayed OR :replayed_only OR replayed_at IS NULL)
   AND (NOT :replayed_only OR replayed_at IS NOT NULL)
   AND (:through IS NULL OR id <= :through);
 
 -- name: GetDead
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature
 FROM job_dlq WHERE id = :id;
 
 -- name: GetDeadReplayedAt
@@ -291,6 +295,7 @@ WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:failed_before IS NULL OR failed_at < :failed_before)
   AND (:error_contains = '' OR EXISTS (
         SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
+  AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
   AND replayed_at IS NULL
   AND id <= coalesce(:through, '~')
   AND id < coalesce(:before, '~')
@@ -318,6 +323,7 @@ WHERE id IN (
       AND (:failed_before IS NULL OR failed_at < :failed_before)
       AND (:error_contains = '' OR EXISTS (
             SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
+      AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
       AND (:include_replayed OR :replayed_only OR replayed_at IS NULL)
       AND (NOT :replayed_only OR replayed_at IS NOT NULL)
       AND id <= coalesce(:through, '~')
@@ -373,10 +379,40 @@ FROM jobs
 GROUP BY app_id, type;
 
 -- name: DeadStats
-SELECT app_id, type, count(*), min(failed_at)
+-- Un-replayed entries, the oldest failure and the failure groups per app and type (entries
+-- without a signature are one group, as DeadGroups counts them).
+SELECT app_id, type, count(*), min(failed_at), count(DISTINCT coalesce(error_signature, 'unknown'))
 FROM job_dlq
 WHERE replayed_at IS NULL
 GROUP BY app_id, type;
+
+-- name: DeadGroups
+-- Failure groups: the un-replayed entries matching the filter per app, type and error
+-- signature, where entries written without a signature are the group 'unknown'. The most
+-- entries first, then the latest failure, then app, type and signature (byte order), at most
+-- :limit groups; each with its newest entry (the highest id) and that entry's last error, as
+-- a sample.
+WITH g AS (
+    SELECT app_id, type, coalesce(error_signature, 'unknown') AS signature, count(*) AS entries,
+           min(failed_at) AS first_failed, max(failed_at) AS last_failed, max(id) AS newest
+    FROM job_dlq
+    WHERE replayed_at IS NULL
+      AND (:app_id IS NULL OR app_id = :app_id)
+      AND (:type = '' OR type = :type)
+      AND (:failed_after IS NULL OR failed_at >= :failed_after)
+      AND (:failed_before IS NULL OR failed_at < :failed_before)
+      AND (:error_contains = '' OR EXISTS (
+            SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
+      AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
+    GROUP BY app_id, type, error_signature
+    ORDER BY entries DESC, last_failed DESC, app_id, type, signature
+    LIMIT :limit
+)
+SELECT g.app_id, g.type, g.signature, g.entries, g.first_failed, g.last_failed, d.id,
+       coalesce(d.error_history ->> '$[#-1].error', '')
+FROM g
+JOIN job_dlq AS d ON d.id = g.newest
+ORDER BY g.entries DESC, g.last_failed DESC, g.app_id, g.type, g.signature;
 
 -- ============================================================================================
 -- API tokens and the audit log

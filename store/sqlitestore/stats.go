@@ -17,7 +17,7 @@ func (s *Store) Stats(ctx context.Context) ([]store.TypeStats, error) {
 		var app uuid.UUID
 		var jobType string
 		var oldest sql.NullInt64
-		var pending, retrying, running, completed, cancelled, dead int64
+		var pending, retrying, running, completed, cancelled, dead, groups int64
 		err := forEachRow(ctx, db, q.Get("JobStats"), []any{&app, &jobType, &pending, &retrying, &running, &completed, &cancelled, &oldest}, func() {
 			st := b.Get(app, jobType)
 			st.Pending, st.Retrying, st.Running, st.Completed, st.Cancelled = pending, retrying, running, completed, cancelled
@@ -26,9 +26,9 @@ func (s *Store) Stats(ctx context.Context) ([]store.TypeStats, error) {
 		if err != nil {
 			return err
 		}
-		err = forEachRow(ctx, db, q.Get("DeadStats"), []any{&app, &jobType, &dead, &oldest}, func() {
+		err = forEachRow(ctx, db, q.Get("DeadStats"), []any{&app, &jobType, &dead, &oldest, &groups}, func() {
 			st := b.Get(app, jobType)
-			st.Dead, st.OldestDeadAt = dead, fromNullMicros(oldest)
+			st.Dead, st.OldestDeadAt, st.DeadGroups = dead, fromNullMicros(oldest), groups
 		})
 		out = b.Result()
 		return err

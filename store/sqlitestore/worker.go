@@ -154,7 +154,8 @@ func deadLetter(ctx context.Context, tx *sql.Tx, g *finishGroup) ([]uuid.UUID, e
 }
 
 // finishGroup is one outcome's finishes, passed to its query as one JSON array of
-// [job_id, token, error, delay_ms, dead_id] rows.
+// [job_id, token, error, delay_ms, dead_id, signature] rows (signature only when the finish
+// dead-letters its job).
 type finishGroup struct {
 	index []int // positions in the caller's slice
 	ids   []uuid.UUID
@@ -170,7 +171,11 @@ func (g *finishGroup) add(i int, f store.Finish) {
 	}
 	g.index = append(g.index, i)
 	g.ids = append(g.ids, f.Lease.JobID)
-	g.rows = append(g.rows, []any{f.Lease.JobID, f.Lease.Token, f.Error, millis(f.Delay), newID()})
+	row := []any{f.Lease.JobID, f.Lease.Token, f.Error, millis(f.Delay), newID(), nil}
+	if f.Outcome == store.OutcomeDeadLetter {
+		row[5] = store.ErrorSignature(f.Error)
+	}
+	g.rows = append(g.rows, row)
 }
 
 // run executes query with the group's rows and returns the ids it changed.

@@ -16,7 +16,8 @@ import (
 
 // deadMatches is the model of store.DeadFilter: whether the entry matches the filter.
 // failed_at ranges are half-open, [FailedAfter, FailedBefore); ErrorContains is a
-// case-sensitive substring of any entry of the history, with no wildcards.
+// case-sensitive substring of any entry of the history, with no wildcards; Group is the
+// entry's ErrorSignature, or "unknown" for an entry without one.
 func deadMatches(d store.DeadJob, f store.DeadFilter) bool {
 	if f.AppID != nil && d.AppID != *f.AppID {
 		return false
@@ -33,6 +34,9 @@ func deadMatches(d store.DeadJob, f store.DeadFilter) bool {
 	if f.ErrorContains != "" && !slices.ContainsFunc(d.ErrorHistory, func(r store.ErrorRecord) bool {
 		return strings.Contains(r.Error, f.ErrorContains)
 	}) {
+		return false
+	}
+	if f.Group != "" && d.ErrorSignature != f.Group && !(f.Group == "unknown" && d.ErrorSignature == "") {
 		return false
 	}
 	replayed := d.ReplayedAt != nil
@@ -148,6 +152,12 @@ func testDLQ(t *testing.T, r *suite) {
 			{"through", store.DeadFilter{Through: &e[4].ID}, nil},
 			{"through, include replayed", store.DeadFilter{Through: &e[8].ID, IncludeReplayed: true}, nil},
 			{"everything at once", store.DeadFilter{AppID: &b.app.ID, Type: "email.send", FailedBefore: &split, ErrorContains: "smtp", Through: &e[5].ID}, ids(0)},
+			{"group", store.DeadFilter{Group: e[0].ErrorSignature}, ids(0)},
+			{"group of a replayed entry", store.DeadFilter{Group: e[8].ErrorSignature}, ids()},
+			{"group, include replayed", store.DeadFilter{Group: e[8].ErrorSignature, IncludeReplayed: true}, ids(8)},
+			{"group and another app", store.DeadFilter{Group: e[0].ErrorSignature, AppID: &b.app2.ID}, ids()},
+			{"group of no entry", store.DeadFilter{Group: "0123456789abcdef"}, ids()},
+			{"group unknown", store.DeadFilter{Group: "unknown", IncludeReplayed: true}, ids()},
 		}
 		for _, c := range cases {
 			want := matching(e, c.f)

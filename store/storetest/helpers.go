@@ -184,6 +184,7 @@ func deadDiff(a, b store.DeadJob) []string {
 	check("MaxAttempts", a.MaxAttempts == b.MaxAttempts)
 	check("UniqueKey", a.UniqueKey == b.UniqueKey)
 	check("ReplayJobID", eqIDPtr(a.ReplayJobID, b.ReplayJobID))
+	check("ErrorSignature", a.ErrorSignature == b.ErrorSignature)
 	return d
 }
 

@@ -43,9 +43,9 @@ func testStats(t *testing.T, r *suite) {
 		}
 		byApp := map[string]store.TypeStats{first.Type: first, second.Type: second}
 		s, tt := byApp["s"], byApp["t"]
-		want := store.TypeStats{AppID: b.app.ID, Type: "s", Pending: 3, Retrying: 1, Running: 1, Completed: 1, Cancelled: 1, Dead: 1}
+		want := store.TypeStats{AppID: b.app.ID, Type: "s", Pending: 3, Retrying: 1, Running: 1, Completed: 1, Cancelled: 1, Dead: 1, DeadGroups: 1}
 		if s.AppID != want.AppID || s.Pending != want.Pending || s.Retrying != want.Retrying || s.Running != want.Running ||
-			s.Completed != want.Completed || s.Cancelled != want.Cancelled || s.Dead != want.Dead {
+			s.Completed != want.Completed || s.Cancelled != want.Cancelled || s.Dead != want.Dead || s.DeadGroups != want.DeadGroups {
 			t.Fatalf("Stats of alpha/s = %+v, want counts %+v", s, want)
 		}
 		if s.OldestDeadAt == nil || !s.OldestDeadAt.Equal(dead[0].FailedAt) {
@@ -54,7 +54,7 @@ func testStats(t *testing.T, r *suite) {
 		if s.OldestPendingRunAt == nil || !s.OldestPendingRunAt.Equal(inserted[0].RunAt) {
 			t.Errorf("alpha/s oldest pending = %v, want %v (replayed job due %v)", s.OldestPendingRunAt, inserted[0].RunAt, replayed.RunAt)
 		}
-		if tt.AppID != b.app2.ID || tt.Dead != 1 || tt.Pending+tt.Retrying+tt.Running+tt.Completed+tt.Cancelled != 0 ||
+		if tt.AppID != b.app2.ID || tt.Dead != 1 || tt.DeadGroups != 1 || tt.Pending+tt.Retrying+tt.Running+tt.Completed+tt.Cancelled != 0 ||
 			tt.OldestPendingRunAt != nil || tt.OldestDeadAt == nil || !tt.OldestDeadAt.Equal(other[0].FailedAt) {
 			t.Errorf("Stats of beta/t = %+v", tt)
 		}

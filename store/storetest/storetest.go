@@ -105,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"Replay", testReplay},
 		{"ReplayBatch", testReplayBatch},
 		{"Purge", testPurge},
+		{"Groups", testGroups},
 		{"Stats", testStats},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},

@@ -426,6 +426,7 @@ func testFinish(t *testing.T, r *suite) {
 			ID: d.ID, OriginalJobID: in.ID, AppID: in.AppID, Type: in.Type, Payload: in.Payload,
 			Attempts: 3, ErrorHistory: d.ErrorHistory, FailedAt: d.FailedAt,
 			Queue: queue, Priority: -3, MaxAttempts: 3, UniqueKey: "welcome-42",
+			ErrorSignature: store.ErrorSignature(errs[2]), // the last error's failure group
 		}
 		wantSameDead(t, d, want, "the entry")
 		wantSameDead(t, b.getDead(t, d.ID), d, "GetDead")
