@@ -115,7 +115,8 @@ type NewJob struct {
 	Payload any
 	// Queue defaults to the type's queue (TypeOptions.Queue) or "default".
 	Queue string
-	// Priority is -100..100, lower first. Defaults to 0.
+	// Priority is -100..100, lower first among the app's own jobs: claims are shared fairly
+	// between apps, so no app's priority overtakes another app's jobs. Defaults to 0.
 	Priority int
 	// MaxAttempts is 1..1000. Defaults to the type's, or 25.
 	MaxAttempts int

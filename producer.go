@@ -42,6 +42,7 @@ type producer struct {
 	held    atomic.Int64  // jobs held: running, waiting for a slot, or being claimed
 	avgRun  atomic.Int64  // moving average of handler run time, in nanoseconds
 	backlog atomic.Bool   // the last claim filled its share: more may be due
+	rounds  atomic.Uint64 // claims made, which turn the apps' order in a shared claim
 	wakes   [claimers]chan struct{}
 	stop    <-chan struct{} // closed when the client stops claiming
 }
@@ -106,7 +107,7 @@ func (p *producer) claimLoop(ctx context.Context) {
 		claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
 		jobs, err := p.e.st.ClaimJobs(claimCtx, store.ClaimParams{
 			Queue: p.queue, Types: p.types, Limit: n,
-			LeaseToken: token, LeaseDuration: p.e.cfg.LeaseDuration,
+			LeaseToken: token, LeaseDuration: p.e.cfg.LeaseDuration, Round: p.rounds.Add(1),
 		})
 		cancel()
 		p.held.Add(int64(len(jobs) - n)) // give back what the claim did not fill

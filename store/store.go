@@ -183,6 +183,9 @@ type ClaimParams struct {
 	// LeaseToken marks the claim: every later change to a claimed job must present it.
 	LeaseToken    uuid.UUID
 	LeaseDuration time.Duration
+	// Round turns which app comes first when the claim is shared between apps (FairShares):
+	// a claimer counts its claims, so that no app is always first or always last.
+	Round uint64
 }
 
 // Lease identifies one running attempt: the job and the token its claim was given.

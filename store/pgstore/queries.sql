@@ -75,11 +75,31 @@ LIMIT $5;
 -- Worker: claim, heartbeat, finish, rescue
 -- ============================================================================================
 
+-- name: ReadyApps
+-- The apps with due jobs of the worker's types in one queue, for a claim to share between
+-- them. A skip scan of jobs_fair finds each app with pending jobs in the queue in one index
+-- probe, however many jobs it holds; a second probe checks that one of them is due.
+WITH RECURSIVE queued AS (
+    (SELECT app_id FROM jobs WHERE status = 'pending' AND queue = $1 ORDER BY app_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.app_id FROM jobs AS j
+            WHERE j.status = 'pending' AND j.queue = $1 AND j.app_id > q.app_id
+            ORDER BY j.app_id LIMIT 1)
+    FROM queued AS q
+    WHERE q.app_id IS NOT NULL
+)
+SELECT q.app_id FROM queued AS q
+WHERE q.app_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM jobs AS j
+    WHERE j.status = 'pending' AND j.queue = $1 AND j.app_id = q.app_id
+      AND j.run_at <= now() AND j.type = ANY($2::text[]));
+
 -- name: ClaimJobs
--- Take due pending jobs of one queue and the worker's types, skipping rows others hold.
+-- Take one app's share of a claim: its due pending jobs of one queue and the worker's types,
+-- in priority order, skipping rows others hold (jobs_fair).
 WITH picked AS (
     SELECT id FROM jobs
-    WHERE status = 'pending' AND queue = $1 AND run_at <= now() AND type = ANY($2::text[])
+    WHERE status = 'pending' AND queue = $1 AND app_id = $6 AND run_at <= now() AND type = ANY($2::text[])
     ORDER BY priority, run_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED

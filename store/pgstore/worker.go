@@ -12,13 +12,36 @@ import (
 	"github.com/sluicehq/sluice/store"
 )
 
-// ClaimJobs takes up to params.Limit due pending jobs with FOR UPDATE SKIP LOCKED.
+// ClaimJobs takes up to params.Limit due pending jobs with FOR UPDATE SKIP LOCKED, shared
+// fairly between the apps that have some (store.ClaimFairly): one query finds the apps, then
+// each round claims every app's share in one batch, one transaction.
 func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job, error) {
-	rows, err := s.pool.Query(ctx, q.Get("ClaimJobs"), p.Queue, p.Types, p.Limit, p.LeaseToken, millis(p.LeaseDuration))
+	rows, err := s.pool.Query(ctx, q.Get("ReadyApps"), p.Queue, p.Types)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, scanJob)
+	apps, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, err
+	}
+	return store.ClaimFairly(apps, p.Round, p.Limit, func(shares []store.AppShare) ([]store.Job, error) {
+		batch := &pgx.Batch{}
+		for _, sh := range shares {
+			batch.Queue(q.Get("ClaimJobs"), p.Queue, p.Types, sh.N, p.LeaseToken, millis(p.LeaseDuration), sh.App)
+		}
+		br := s.pool.SendBatch(ctx, batch)
+		var jobs []store.Job
+		for range shares {
+			rows, _ := br.Query()
+			claimed, err := pgx.CollectRows(rows, scanJob)
+			if err != nil {
+				br.Close()
+				return nil, err
+			}
+			jobs = append(jobs, claimed...)
+		}
+		return jobs, br.Close()
+	})
 }
 
 // ExtendLeases renews the leases still held and returns their job ids.

@@ -89,9 +89,30 @@ LIMIT :limit;
 -- Worker: claim, heartbeat, finish, rescue
 -- ============================================================================================
 
+-- name: ReadyApps
+-- The apps with due jobs of the worker's types (:types) in one queue, for a claim to share
+-- between them: a skip scan of jobs_fair, one index probe per app with pending jobs in the
+-- queue, then a probe for a due one.
+WITH RECURSIVE queued(app_id) AS (
+    SELECT (SELECT app_id FROM jobs WHERE status = 'pending' AND queue = :queue ORDER BY app_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.app_id FROM jobs AS j
+            WHERE j.status = 'pending' AND j.queue = :queue AND j.app_id > q.app_id
+            ORDER BY j.app_id LIMIT 1)
+    FROM queued AS q
+    WHERE q.app_id IS NOT NULL
+)
+SELECT q.app_id FROM queued AS q
+WHERE q.app_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM jobs AS j
+    WHERE j.status = 'pending' AND j.queue = :queue AND j.app_id = q.app_id
+      AND j.run_at <= CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000
+      AND j.type IN (SELECT t.value FROM json_each(:types) AS t));
+
 -- name: ClaimJobs
--- Take due pending jobs of one queue and the worker's types (:types, an array of names). The
--- write lock the transaction holds is what keeps two workers from taking the same row.
+-- Take one app's (:app) share of a claim: its due pending jobs of one queue and the worker's
+-- types (:types, an array of names), in priority order. The write lock the transaction holds
+-- is what keeps two workers from taking the same row.
 UPDATE jobs
 SET status = 'running',
     attempts = attempts + 1,
@@ -100,7 +121,7 @@ SET status = 'running',
     lease_expires_at = CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000 + :lease_ms * 1000
 WHERE id IN (
     SELECT id FROM jobs
-    WHERE status = 'pending' AND queue = :queue
+    WHERE status = 'pending' AND queue = :queue AND app_id = :app
       AND run_at <= CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000
       AND type IN (SELECT t.value FROM json_each(:types) AS t)
     ORDER BY priority, run_at, id

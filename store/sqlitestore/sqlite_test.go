@@ -229,7 +229,7 @@ func TestMigrations(t *testing.T) {
 	s := open(t, testdb.SQLite(t))
 	ctx := context.Background()
 	status := try(s.MigrationStatus(ctx)).must(t)
-	names := []string{"initial", "job_dlq", "dlq_job_fields", "tokens_audit", "failure_groups"}
+	names := []string{"initial", "job_dlq", "dlq_job_fields", "tokens_audit", "failure_groups", "fair_claims"}
 	if len(status) != len(names) {
 		t.Fatalf("status = %+v", status)
 	}
@@ -254,7 +254,7 @@ func TestMigrations(t *testing.T) {
 	// The schema has pgstore's indexes, with the same names and predicates.
 	indexes := schemaIndexes(t, s)
 	for name, want := range map[string]string{
-		"jobs_fetch":         "ON jobs (queue, priority, run_at, id) WHERE status = 'pending'",
+		"jobs_fair":          "ON jobs (queue, app_id, priority, run_at, id) WHERE status = 'pending'",
 		"jobs_lease":         "ON jobs (lease_expires_at) WHERE status = 'running'",
 		"jobs_app":           "ON jobs (app_id, id)",
 		"jobs_unique_key":    "ON jobs (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')",
@@ -686,7 +686,8 @@ func TestQueryPlans(t *testing.T) {
 	s, _ := migrated(t)
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	for name, want := range map[string]string{
-		"ClaimJobs":              "USING INDEX jobs_fetch (queue=?)",
+		"ClaimJobs":              "USING INDEX jobs_fair (queue=? AND app_id=?)",
+		"ReadyApps":              "USING COVERING INDEX jobs_fair (queue=? AND app_id>?)",
 		"ListExpiredLeases":      "USING INDEX jobs_lease (lease_expires_at<?)",
 		"GetLiveJobsByUniqueKey": "USING INDEX jobs_unique_key (app_id=? AND unique_key=?)",
 		"ListDead":               "(id<?)", // a page starts at its cursor, in id order

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,36 +13,46 @@ import (
 	"github.com/sluicehq/sluice/store"
 )
 
-// ClaimJobs takes up to params.Limit due pending jobs under the write lock, and returns them
-// in the order they were picked (priority, run_at, id).
+// ClaimJobs takes up to params.Limit due pending jobs under the write lock, shared fairly
+// between the apps that have some (store.ClaimFairly), each app's in priority order.
 func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job, error) {
 	var jobs []store.Job
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		types := p.Types
-		if types == nil {
-			types = []string{}
+		types := sql.Named("types", jsonParam(p.Types))
+		if p.Types == nil {
+			types = sql.Named("types", jsonParam([]string{}))
 		}
-		rows, err := tx.QueryContext(ctx, q.Get("ClaimJobs"),
-			sql.Named("queue", p.Queue), sql.Named("types", jsonParam(types)), sql.Named("limit", p.Limit),
-			sql.Named("lease_token", p.LeaseToken.String()), sql.Named("lease_ms", millis(p.LeaseDuration)))
+		queue := sql.Named("queue", p.Queue)
+		rows, err := tx.QueryContext(ctx, q.Get("ReadyApps"), queue, types)
 		if err != nil {
 			return err
 		}
-		jobs, err = collectJobs(rows)
+		apps, err := scanIDs(rows)
+		if err != nil {
+			return err
+		}
+		jobs, err = store.ClaimFairly(apps, p.Round, p.Limit, func(shares []store.AppShare) ([]store.Job, error) {
+			var claimed []store.Job
+			for _, sh := range shares {
+				rows, err := tx.QueryContext(ctx, q.Get("ClaimJobs"), queue, types,
+					sql.Named("app", sh.App.String()), sql.Named("limit", sh.N),
+					sql.Named("lease_token", p.LeaseToken.String()), sql.Named("lease_ms", millis(p.LeaseDuration)))
+				if err != nil {
+					return nil, err
+				}
+				one, err := collectJobs(rows)
+				if err != nil {
+					return nil, err
+				}
+				claimed = append(claimed, one...)
+			}
+			return claimed, nil
+		})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(jobs, func(a, b store.Job) int {
-		if a.Priority != b.Priority {
-			return a.Priority - b.Priority
-		}
-		if c := a.RunAt.Compare(b.RunAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID.String(), b.ID.String())
-	})
 	return jobs, nil
 }
 

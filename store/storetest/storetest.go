@@ -100,6 +100,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"ExtendLeases", testExtendLeases},
 		{"Finish", testFinish},
 		{"Rescue", testRescue},
+		{"Fair", testFair},
 		{"Listen", testListen},
 		{"DLQ", testDLQ},
 		{"Replay", testReplay},
