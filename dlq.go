@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
+	"github.com/sluicehq/sluice/internal/signature"
 	"github.com/sluicehq/sluice/internal/validate"
 	"github.com/sluicehq/sluice/store"
 )
@@ -34,6 +35,9 @@ type Filter struct {
 	// ErrorContains matches entries with an error in their history containing this text
 	// (case-sensitive).
 	ErrorContains string `json:"errorContains,omitempty"`
+	// Group matches the entries of one failure group: a FailureGroup's Signature (16 hex
+	// digits, or "unknown" for the entries written without one). See Groups.
+	Group string `json:"group,omitempty"`
 }
 
 // IsEmpty reports whether the filter matches everything.
@@ -85,6 +89,10 @@ func checkFilter(f Filter) (store.DeadFilter, error) {
 			return sf, err
 		}
 	}
+	if f.Group != "" && !signature.Valid(f.Group) {
+		return sf, store.Fieldf("group", "must be a failure group's signature (16 lowercase hex digits, or %s)", signature.Unknown)
+	}
+	sf.Group = f.Group
 	return sf, nil
 }
 
@@ -116,7 +124,7 @@ func (d *DLQ) List(ctx context.Context, f Filter, opts ListOptions) (Page[DeadJo
 		return Page[DeadJob]{}, err
 	}
 	sf.IncludeReplayed = opts.All
-	key := filterKey("dlq", sf.AppID, sf.Type, timeKey(sf.FailedAfter), timeKey(sf.FailedBefore), sf.ErrorContains, sf.IncludeReplayed)
+	key := filterKey("dlq", sf.AppID, sf.Type, timeKey(sf.FailedAfter), timeKey(sf.FailedBefore), sf.ErrorContains, sf.IncludeReplayed, sf.Group)
 	before, err := decodeCursor(opts.Cursor, key)
 	if err != nil {
 		return Page[DeadJob]{}, err
@@ -133,6 +141,35 @@ func timeKey(t *time.Time) int64 {
 		return 0
 	}
 	return t.UnixNano()
+}
+
+// GroupOptions bound a listing of failure groups.
+type GroupOptions struct {
+	// Limit is how many groups to return, 1..1000. Defaults to 50.
+	Limit int
+}
+
+// Groups returns the failure groups of the un-replayed entries matching the filter: per app,
+// type and error signature, how many entries, when the first and the last of them failed, and
+// the newest one's last error as a sample with its normalised text (see FailureGroup). An
+// entry's signature is that of its last error with what varies between occurrences of one
+// failure masked: numbers, UUIDs and hex ids, IP addresses and ports, e-mail addresses, URLs'
+// query and user information, quoted values. Entries written without a signature (by a
+// Sluice older than migration 0005) are the group "unknown" of their app and type.
+//
+// The groups come most entries first, then latest failure first, then by app id, type and
+// signature; at most opts.Limit of them (there is no cursor: narrow the filter instead). A
+// group's Signature, as Filter.Group, lists, replays and purges exactly its entries.
+func (d *DLQ) Groups(ctx context.Context, f Filter, opts GroupOptions) ([]FailureGroup, error) {
+	limit, err := validate.Limit("limit", opts.Limit, DefaultPageSize, MaxPageSize)
+	if err != nil {
+		return nil, err
+	}
+	sf, err := d.resolve(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return d.c.store.DeadGroups(ctx, sf, limit)
 }
 
 // Get returns the entry with this id, or ErrNotFound.
@@ -207,7 +244,7 @@ const (
 // ends midway, the result counts what was done and the error says why it stopped.
 func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (ReplayResult, error) {
 	if f.IsEmpty() {
-		return ReplayResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains")
+		return ReplayResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group")
 	}
 	batchSize, err := validate.Limit("batchSize", opts.BatchSize, defaultReplayBatch, MaxPageSize)
 	if err != nil {
@@ -286,7 +323,7 @@ type PurgeResult struct {
 // alone. An empty filter needs opts.All or opts.ReplayedOnly.
 func (d *DLQ) Purge(ctx context.Context, f Filter, opts PurgeOptions) (PurgeResult, error) {
 	if f.IsEmpty() && !opts.All && !opts.ReplayedOnly {
-		return PurgeResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains (or all, to purge everything)")
+		return PurgeResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group (or all, to purge everything)")
 	}
 	sf, err := d.resolve(ctx, f)
 	if err != nil {

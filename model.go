@@ -19,6 +19,9 @@ type (
 	EnqueueResult = store.InsertResult
 	// TypeStats counts one app's jobs of one type by state, and its dead-letter entries.
 	TypeStats = store.TypeStats
+	// FailureGroup is the un-replayed dead-letter entries of one app and type that failed the
+	// same way: their last errors have the same signature. See DLQ.Groups.
+	FailureGroup = store.FailureGroup
 )
 
 // The job statuses.
