@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/validate"
 )
 
 func (c *cli) dlqCommand() *cobra.Command {
@@ -27,8 +29,164 @@ The filter is the same on list, replay and purge:
   --type TYPE            the job type
   --failed-after T       failed at or after T (RFC 3339, or relative like -2h, -1d)
   --failed-before T      failed before T
-  --error-contains TEXT  an error in the entry's history contains TEXT (case-sensitive)`,
-	}, c.dlqListCommand(), c.dlqShowCommand(), c.dlqReplayCommand(), c.dlqPurgeCommand())
+  --error-contains TEXT  an error in the entry's history contains TEXT (case-sensitive)
+  --group SIGNATURE      the entry is in this failure group (see 'sluice dlq groups')
+
+Failure groups gather the entries of an app and type whose last errors are the same once what
+varies is masked (numbers, ids, addresses, quoted values): 'sluice dlq groups' lists them with
+their counts, and --group lists, replays or purges one of them.`,
+	}, c.dlqListCommand(), c.dlqShowCommand(), c.dlqGroupsCommand(), c.dlqStatsCommand(), c.dlqReplayCommand(), c.dlqPurgeCommand())
+}
+
+func (c *cli) dlqGroupsCommand() *cobra.Command {
+	var (
+		filter filterFlags
+		limit  int
+	)
+	cmd := &cobra.Command{
+		Use:   "groups",
+		Short: "List failure groups: un-replayed entries that failed the same way, most first",
+		Long: `List the failure groups of the un-replayed dead-letter entries a filter matches: per app and
+job type, the entries whose last errors have the same signature once what varies between
+occurrences of one failure is masked (numbers, UUIDs and hex ids, IP addresses and ports,
+e-mail addresses, URLs' queries, quoted values). "timeout after 30s connecting to
+10.0.0.1:5432" and "timeout after 45s connecting to 10.0.0.7:5432" are one group:
+"timeout after <n>s connecting to <addr>".
+
+Each group shows how many entries it holds, when the first and the last of them failed, its
+signature and a sample: the newest entry's last error. The most entries come first, then the
+latest failure; --limit bounds how many groups are shown. Entries written by a Sluice older
+than migration 0005 form the group "unknown" of their app and type.
+
+Pass a group's signature as --group to dlq list, dlq replay or dlq purge.`,
+		Example: `  sluice dlq groups
+  sluice dlq groups --app billing --failed-after -1d --json
+  sluice dlq replay --group 3f2a9c0d41b7e865 --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
+			f, err := filter.filter(time.Now())
+			if err != nil {
+				return err
+			}
+			if limit == 0 {
+				return flagError("limit", "must be between 1 and %d, got 0", sluice.MaxPageSize)
+			}
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				ctx := cmd.Context()
+				groups, err := cl.DLQ().Groups(ctx, f, sluice.GroupOptions{Limit: limit})
+				if err != nil {
+					return err
+				}
+				var names appNames
+				if !c.json && len(groups) > 0 {
+					if names, err = loadAppNames(ctx, cl); err != nil {
+						return err
+					}
+				}
+				err = printPage(c, sluice.Page[sluice.FailureGroup]{Items: groups}, "failure groups", nil, func(w io.Writer, items []sluice.FailureGroup) {
+					row(w, "ENTRIES", "APP", "TYPE", "GROUP", "FIRST FAILED", "LAST FAILED", "SAMPLE ERROR")
+					for _, g := range items {
+						row(w, strconv.FormatInt(g.Count, 10), cell(names.name(g.AppID), 32), g.Type, g.Signature,
+							fmtTime(g.FirstFailedAt), fmtTime(g.LastFailedAt), cell(g.SampleError, 60))
+					}
+				})
+				if err == nil && !c.json && len(groups) > 0 {
+					c.notice("List a group's entries with: sluice dlq list --group SIGNATURE")
+				}
+				return err
+			})
+		}),
+	}
+	filter.add(cmd)
+	cmd.Flags().IntVar(&limit, "limit", sluice.DefaultPageSize, fmt.Sprintf("show at most this many groups, 1..%d", sluice.MaxPageSize))
+	return cmd
+}
+
+// statsRow is one line of dlq stats: an app and type's un-replayed entries.
+type statsRow struct {
+	AppID   uuid.UUID `json:"appId"`
+	AppName string    `json:"appName"`
+	Type    string    `json:"type"`
+	// Entries counts the un-replayed entries, in Groups failure groups.
+	Entries int64 `json:"entries"`
+	Groups  int64 `json:"groups"`
+	// OldestFailedAt is when the oldest of them failed, and OldestAgeSeconds how long ago
+	// that was when the command ran.
+	OldestFailedAt   *time.Time `json:"oldestFailedAt"`
+	OldestAgeSeconds float64    `json:"oldestAgeSeconds"`
+}
+
+func (c *cli) dlqStatsCommand() *cobra.Command {
+	var app string
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Count un-replayed entries per app and type, with the age of the oldest",
+		Long: `Print, per app and job type that has any, how many dead-letter entries are not replayed yet,
+in how many failure groups (see 'sluice dlq groups'), when the oldest of them failed and how
+long ago that was. --app limits it to one app.`,
+		Example: `  sluice dlq stats
+  sluice dlq stats --app billing --json`,
+		Args: cobra.NoArgs,
+		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				ctx := cmd.Context()
+				var only *sluice.App
+				if app != "" {
+					a, err := cl.GetApp(ctx, app)
+					if errors.Is(err, sluice.ErrNotFound) {
+						return &sluice.FieldError{Field: "app", Message: "no app has the id or name " + validate.Quote(app), Err: err}
+					}
+					if err != nil {
+						return err
+					}
+					only = &a
+				}
+				stats, err := cl.Stats(ctx)
+				if err != nil {
+					return err
+				}
+				names, err := loadAppNames(ctx, cl)
+				if err != nil {
+					return err
+				}
+				now := time.Now()
+				rows := []statsRow{}
+				for _, st := range stats {
+					if st.Dead == 0 || only != nil && st.AppID != only.ID {
+						continue
+					}
+					r := statsRow{AppID: st.AppID, AppName: names.name(st.AppID), Type: st.Type, Entries: st.Dead,
+						Groups: st.DeadGroups, OldestFailedAt: st.OldestDeadAt}
+					if st.OldestDeadAt != nil {
+						r.OldestAgeSeconds = max(0, now.Sub(*st.OldestDeadAt).Seconds())
+					}
+					rows = append(rows, r)
+				}
+				return printPage(c, sluice.Page[statsRow]{Items: rows}, "dead-letter entries", nil, func(w io.Writer, items []statsRow) {
+					row(w, "APP", "TYPE", "ENTRIES", "GROUPS", "OLDEST FAILED", "AGE")
+					for _, r := range items {
+						row(w, cell(r.AppName, 32), r.Type, strconv.FormatInt(r.Entries, 10), strconv.FormatInt(r.Groups, 10),
+							fmtTimePtr(r.OldestFailedAt), fmtAge(time.Duration(r.OldestAgeSeconds*float64(time.Second))))
+					}
+				})
+			})
+		}),
+	}
+	cmd.Flags().StringVar(&app, "app", "", "only this app (id or name)")
+	return cmd
+}
+
+// fmtAge writes an age for human output, to the second: 45s, 12m3s, 3h12m, 2d4h.
+func fmtAge(d time.Duration) string {
+	d = d.Truncate(time.Second)
+	switch {
+	case d < time.Hour:
+		return d.String()
+	case d < 24*time.Hour:
+		return strings.TrimSuffix(d.Truncate(time.Minute).String(), "0s")
+	}
+	days := int(d / (24 * time.Hour))
+	return fmt.Sprintf("%dd%dh", days, int((d%(24*time.Hour))/time.Hour))
 }
 
 func (c *cli) dlqListCommand() *cobra.Command {

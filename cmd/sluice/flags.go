@@ -31,13 +31,13 @@ func (p *pageFlags) options() (sluice.ListOptions, error) {
 }
 
 // filterFlags are the dead-letter filter's flags, spelled the same on every command that
-// takes one: --app --type --failed-after --failed-before --error-contains.
+// takes one: --app --type --failed-after --failed-before --error-contains --group.
 type filterFlags struct {
-	app, jobType, failedAfter, failedBefore, errorContains string
+	app, jobType, failedAfter, failedBefore, errorContains, group string
 }
 
 // filterFlagNames lists the filter's flags, for messages that need one of them.
-const filterFlagNames = "--app, --type, --failed-after, --failed-before, --error-contains"
+const filterFlagNames = "--app, --type, --failed-after, --failed-before, --error-contains, --group"
 
 // add defines the filter flags on cmd.
 func (f *filterFlags) add(cmd *cobra.Command) {
@@ -47,11 +47,12 @@ func (f *filterFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.failedAfter, "failed-after", "", "only entries that failed at or after this time (RFC 3339 or like -2h)")
 	fl.StringVar(&f.failedBefore, "failed-before", "", "only entries that failed before this time (RFC 3339 or like -2h)")
 	fl.StringVar(&f.errorContains, "error-contains", "", "only entries with an error containing this text (case-sensitive)")
+	fl.StringVar(&f.group, "group", "", "only entries of this failure group (a signature from 'sluice dlq groups')")
 }
 
 // filter returns the filter the flags spell; relative times count back from now.
 func (f *filterFlags) filter(now time.Time) (sluice.Filter, error) {
-	out := sluice.Filter{App: f.app, Type: f.jobType, ErrorContains: f.errorContains}
+	out := sluice.Filter{App: f.app, Type: f.jobType, ErrorContains: f.errorContains, Group: f.group}
 	var err error
 	if f.failedAfter != "" {
 		if out.FailedAfter, err = parseTime("failed-after", f.failedAfter, now); err != nil {
