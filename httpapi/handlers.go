@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -205,20 +206,31 @@ func (s *server) getJob(w http.ResponseWriter, r *request) error {
 	return writeJSON(w, http.StatusOK, r.job)
 }
 
+// dlqFilterParams are the query parameters of the dead-letter filter.
+var dlqFilterParams = []string{"app", "type", "failedAfter", "failedBefore", "errorContains", "group"}
+
+// dlqFilter reads the dead-letter filter from the query, in the token's scope.
+func (r *request) dlqFilter(q query) (sluice.Filter, error) {
+	f := sluice.Filter{Type: q.get("type"), ErrorContains: q.get("errorContains"), Group: q.get("group")}
+	var err error
+	if f.App, err = r.appFilter("app", q.get("app")); err != nil {
+		return f, err
+	}
+	if f.FailedAfter, err = q.time("failedAfter"); err != nil {
+		return f, err
+	}
+	f.FailedBefore, err = q.time("failedBefore")
+	return f, err
+}
+
 // listDead lists one page of the dead-letter entries the token sees, newest failure first.
 func (s *server) listDead(w http.ResponseWriter, r *request) error {
-	q, err := parseQuery(r, "app", "type", "failedAfter", "failedBefore", "errorContains", "limit", "cursor", "all")
+	q, err := parseQuery(r, slices.Concat(dlqFilterParams, []string{"limit", "cursor", "all"})...)
 	if err != nil {
 		return err
 	}
-	f := sluice.Filter{Type: q.get("type"), ErrorContains: q.get("errorContains")}
-	if f.App, err = r.appFilter("app", q.get("app")); err != nil {
-		return err
-	}
-	if f.FailedAfter, err = q.time("failedAfter"); err != nil {
-		return err
-	}
-	if f.FailedBefore, err = q.time("failedBefore"); err != nil {
+	f, err := r.dlqFilter(q)
+	if err != nil {
 		return err
 	}
 	opts, err := q.list()
@@ -233,6 +245,28 @@ func (s *server) listDead(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, page)
+}
+
+// listGroups lists the failure groups of the un-replayed entries the token sees, most
+// entries first.
+func (s *server) listGroups(w http.ResponseWriter, r *request) error {
+	q, err := parseQuery(r, slices.Concat(dlqFilterParams, []string{"limit"})...)
+	if err != nil {
+		return err
+	}
+	f, err := r.dlqFilter(q)
+	if err != nil {
+		return err
+	}
+	opts, err := q.list()
+	if err != nil {
+		return err
+	}
+	groups, err := s.client.DLQ().Groups(r.Context(), f, sluice.GroupOptions{Limit: opts.Limit})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, sluice.Page[sluice.FailureGroup]{Items: groups})
 }
 
 // getDead shows one dead-letter entry with its full error history.
@@ -279,6 +313,7 @@ type replayRequest struct {
 	Type string `json:"type"`
 	failedRange
 	ErrorContains string  `json:"errorContains"`
+	Group         string  `json:"group"`
 	DryRun        bool    `json:"dryRun"`
 	Rate          float64 `json:"rate"`
 }
@@ -292,8 +327,8 @@ type failedRange struct {
 }
 
 // filter checks the times given and returns the filter's fields with them set.
-func (fr failedRange) filter(app, jobType, errorContains string) (sluice.Filter, error) {
-	f := sluice.Filter{App: app, Type: jobType, ErrorContains: errorContains}
+func (fr failedRange) filter(app, jobType, errorContains, group string) (sluice.Filter, error) {
+	f := sluice.Filter{App: app, Type: jobType, ErrorContains: errorContains, Group: group}
 	for _, t := range []struct {
 		field string
 		v     *time.Time
@@ -323,13 +358,13 @@ func (s *server) replayMany(w http.ResponseWriter, r *request) error {
 	if err := r.decode(&in); err != nil {
 		return err
 	}
-	f, err := in.filter(in.App, in.Type, in.ErrorContains)
+	f, err := in.filter(in.App, in.Type, in.ErrorContains, in.Group)
 	if err != nil {
 		return err
 	}
 	if f.IsEmpty() {
 		// Checked as the request says it: an app token's implicit app is no filter.
-		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains")
+		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group")
 	}
 	if f.App, err = r.appFilter("app", f.App); err != nil {
 		return err
@@ -347,6 +382,7 @@ type purgeRequest struct {
 	Type string `json:"type"`
 	failedRange
 	ErrorContains string `json:"errorContains"`
+	Group         string `json:"group"`
 	ReplayedOnly  bool   `json:"replayedOnly"`
 	DryRun        bool   `json:"dryRun"`
 	All           bool   `json:"all"`
@@ -365,12 +401,12 @@ func (s *server) purge(w http.ResponseWriter, r *request) error {
 	if err := r.decode(&in); err != nil {
 		return err
 	}
-	f, err := in.filter(in.App, in.Type, in.ErrorContains)
+	f, err := in.filter(in.App, in.Type, in.ErrorContains, in.Group)
 	if err != nil {
 		return err
 	}
 	if f.IsEmpty() && !in.ReplayedOnly && !in.All {
-		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, or replayedOnly, or all (to purge everything)")
+		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group, or replayedOnly, or all (to purge everything)")
 	}
 	if f.App, err = r.appFilter("app", f.App); err != nil {
 		return err

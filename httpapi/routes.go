@@ -114,6 +114,7 @@ func (s *server) routeTable() []route {
 		{method: "GET", pattern: "/v1/jobs", access: accessRead, handler: s.listJobs},
 		{method: "GET", pattern: "/v1/jobs/{id}", access: accessRead, resource: resourceJob, handler: s.getJob},
 		{method: "GET", pattern: "/v1/dlq", access: accessRead, handler: s.listDead},
+		{method: "GET", pattern: "/v1/dlq/groups", access: accessRead, handler: s.listGroups},
 		{method: "GET", pattern: "/v1/dlq/{id}", access: accessRead, resource: resourceEntry, handler: s.getDead},
 		{method: "POST", pattern: "/v1/dlq/{id}/replay", access: accessWrite, resource: resourceEntry, handler: s.replayOne},
 		{method: "DELETE", pattern: "/v1/dlq/{id}", access: accessWrite, resource: resourceEntry, handler: s.deleteDead},
