@@ -20,6 +20,9 @@ var (
 	dlqEntriesDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "dlq_entries"),
 		"Un-replayed dead-letter entries.",
 		[]string{appLabel, "type"}, nil)
+	dlqGroupsDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "dlq_groups"),
+		"Failure groups of the un-replayed dead-letter entries (entries whose last errors match once numbers, ids, addresses and quoted values are masked).",
+		[]string{appLabel, "type"}, nil)
 	dlqOldestDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "dlq_oldest_entry_age_seconds"),
 		"Age of the oldest un-replayed dead-letter entry; 0 when there is none.",
 		[]string{appLabel, "type"}, nil)
@@ -52,7 +55,7 @@ type dbCollector struct {
 
 // Describe implements prometheus.Collector.
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{jobsDesc, oldestPendingDesc, dlqEntriesDesc, dlqOldestDesc,
+	for _, d := range []*prometheus.Desc{jobsDesc, oldestPendingDesc, dlqEntriesDesc, dlqGroupsDesc, dlqOldestDesc,
 		liveTuplesDesc, deadTuplesDesc, tableSizeDesc, dbSizeDesc, xidAgeDesc, multiXactAgeDesc, upDesc} {
 		ch <- d
 	}
@@ -94,6 +97,7 @@ func collectStats(ch chan<- prometheus.Metric, stats []store.TypeStats, now time
 		gauge(jobsDesc, float64(s.Running), app, s.Type, "running")
 		gauge(oldestPendingDesc, ageSeconds(now, s.OldestPendingRunAt), app, s.Type)
 		gauge(dlqEntriesDesc, float64(s.Dead), app, s.Type)
+		gauge(dlqGroupsDesc, float64(s.DeadGroups), app, s.Type)
 		gauge(dlqOldestDesc, ageSeconds(now, s.OldestDeadAt), app, s.Type)
 	}
 }

@@ -52,6 +52,7 @@
 //	sluice_jobs{state}                     jobs by state: pending (due or scheduled), retrying, running
 //	sluice_oldest_pending_age_seconds      how long the oldest due pending job has waited (0 if none)
 //	sluice_dlq_entries                     un-replayed dead-letter entries
+//	sluice_dlq_groups                      their failure groups (see sluice.DLQ.Groups)
 //	sluice_dlq_oldest_entry_age_seconds    age of the oldest un-replayed entry (0 if none)
 //
 // and the database's health (see store.Health):

@@ -346,6 +346,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 			{"sluice_dlq_entries", labels{"app": "alpha", "type": "orphan"}, 1},
 			{"sluice_dlq_entries", labels{"app": "alpha", "type": "panicky"}, 0},
 			{"sluice_dlq_entries", labels{"app": "beta", "type": "ok"}, 0},
+			{"sluice_dlq_groups", labels{"app": "alpha", "type": "doomed"}, 1},
+			{"sluice_dlq_groups", labels{"app": "beta", "type": "ok"}, 0},
 			{"sluice_dlq_oldest_entry_age_seconds", labels{"app": "beta", "type": "ok"}, 0},
 			{"sluice_db_up", labels{}, 1},
 		} {
