@@ -643,11 +643,37 @@ func TestOperatorFlow(t *testing.T) {
 				t.Error("the deleted entry is still there")
 			}
 
-			// Purge what is left of acme, after a dry run that counts it.
-			b.goTo("#/dlq?app=acme&type=email.send")
+			// Failure groups: acme's two smtp 421s differ only in numbers, so they are one
+			// group; opening it lists its entries, and the purge goes by the group.
+			groups, err := f.client.DLQ().Groups(f.ctx, sluice.Filter{App: "acme"}, sluice.GroupOptions{})
+			if err != nil || len(groups) != 1 || groups[0].Count != 2 {
+				t.Fatalf("acme's failure groups: %v %+v", err, groups)
+			}
+			sig := groups[0].Signature
+			b.goTo("#/groups")
+			b.until("the groups", fmt.Sprintf(`document.querySelector('#groups-table tr[data-signature=%q]') !== null`, sig))
+			row := fmt.Sprintf(`#groups-table tr[data-signature=%q]`, sig)
+			if got := b.text(row + " td.count"); got != "2" {
+				t.Errorf("the group's count reads %q", got)
+			}
+			if got := b.text(row + " .sample"); !strings.HasPrefix(got, "smtp: 421 4.7.0 try again later (message ") {
+				t.Errorf("the group's sample reads %q", got)
+			}
+			if name == "sqlite" {
+				b.shot("5b-groups")
+			}
+			b.do("open the group", chromedp.Click(chromedp.CSS(row+" a.group-link")))
 			b.waitRows(2)
+			if hash := eval[string](b, `location.hash`); hash != "#/dlq?app=acme&type=email.send&group="+sig {
+				t.Errorf("the group opens %s", hash)
+			}
+			if got := eval[string](b, `document.querySelector('#f-group').value`); got != sig {
+				t.Errorf("the filter's group field holds %q", got)
+			}
+
+			// Purge that group, after a dry run that counts it.
 			b.do("ask for a purge", chromedp.Click(chromedp.CSS("#purge-matching")), chromedp.WaitVisible(chromedp.CSS("#dialog-confirm")))
-			if got := b.text("dialog h2"); got != "Purge 2 entries of acme / email.send?" {
+			if got := b.text("dialog h2"); got != "Purge 2 entries of acme / email.send in failure group "+sig+"?" {
 				t.Errorf("the purge confirmation asks %q", got)
 			}
 			b.do("confirm", chromedp.Click(chromedp.CSS("#dialog-confirm")))

@@ -163,11 +163,12 @@ const shortID = (id) => String(id).slice(-12);
 const appName = (id) => state.appNames.get(id) || id;
 
 // ---------------------------------------------------------------------------------------
-// Routing: #/ overview, #/dlq?filter, #/dlq/ID, #/jobs?filter, #/jobs/ID
+// Routing: #/ overview, #/dlq?filter, #/dlq/ID, #/groups?filter, #/jobs?filter, #/jobs/ID
 
 const routes = [
   [/^\/$/, viewOverview],
   [/^\/dlq$/, viewDLQ],
+  [/^\/groups$/, viewGroups],
   [/^\/dlq\/([^/]+)$/, viewEntry],
   [/^\/jobs$/, viewJobs],
   [/^\/jobs\/([^/]+)$/, viewJob],
@@ -300,7 +301,7 @@ async function signOut() {
 
 function topbar(path) {
   const s = state.session;
-  const nav = [['#/', 'Overview', /^\/$/], [state.lastList, 'Dead letters', /^\/dlq/], ['#/jobs', 'Jobs', /^\/jobs/]];
+  const nav = [['#/', 'Overview', /^\/$/], [state.lastList, 'Dead letters', /^\/dlq/], ['#/groups', 'Failure groups', /^\/groups/], ['#/jobs', 'Jobs', /^\/jobs/]];
   const who = s.admin ? 'admin' : `app ${s.appName || appName(s.appId)}`;
   return h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '#/' }, h('span', { class: 'mark', 'aria-hidden': 'true' }), 'Sluice'),
@@ -450,7 +451,7 @@ function overview(items) {
 // ---------------------------------------------------------------------------------------
 // Filters shared by the listings
 
-const dlqFields = ['app', 'type', 'failedAfter', 'failedBefore', 'errorContains'];
+const dlqFields = ['app', 'type', 'failedAfter', 'failedBefore', 'errorContains', 'group'];
 
 function readFilter(params, fields) {
   const f = {};
@@ -509,6 +510,7 @@ function describeFilter(f) {
   else if (f.failedAfter) parts.push(`failed after ${fmtUTC(f.failedAfter)}`);
   else if (f.failedBefore) parts.push(`failed before ${fmtUTC(f.failedBefore)}`);
   if (f.errorContains) parts.push(`whose errors contain “${f.errorContains}”`);
+  if (f.group) parts.push(`in failure group ${f.group}`);
   return parts.join(' ');
 }
 
@@ -538,11 +540,12 @@ async function viewDLQ(main, params, ctx) {
       field('Failed before', h('input', { type: 'datetime-local', step: '1', name: 'failedBefore', id: 'f-before', value: toLocalInput(f.failedBefore || '') }), 'UTC'),
       h('label', { class: 'field grow' }, h('span', { class: 'label' }, 'Error contains ', h('span', { class: 'muted' }, 'case-sensitive')),
         h('input', { name: 'errorContains', id: 'f-error', value: f.errorContains || '', placeholder: 'text in any attempt’s error', spellcheck: 'false' })),
+      field('Group', h('input', { name: 'group', id: 'f-group', value: f.group || '', placeholder: 'any group', spellcheck: 'false', autocomplete: 'off', size: '18' })),
       h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'all', value: 'true', checked: all }), 'Include replayed'),
     ],
     onApply: (data) => {
       const nf = {};
-      for (const k of ['app', 'type', 'errorContains']) nf[k] = String(data.get(k) || '').trim();
+      for (const k of ['app', 'type', 'errorContains', 'group']) nf[k] = String(data.get(k) || '').trim();
       nf.failedAfter = fromLocalInput(String(data.get('failedAfter') || ''));
       nf.failedBefore = fromLocalInput(String(data.get('failedBefore') || ''));
       if (data.get('all')) nf.all = 'true';
@@ -754,6 +757,79 @@ async function viewDLQ(main, params, ctx) {
   await load();
 }
 
+// ---------------------------------------------------------------------------------------
+// Failure groups: un-replayed entries of one app and type whose last errors are the same
+// once numbers, ids, addresses and quoted values are masked. A group opens the listing
+// filtered by it, where replay and purge of the group go through the usual confirmations.
+
+const groupFields = ['app', 'type', 'failedAfter', 'failedBefore'];
+
+async function viewGroups(main, params, ctx) {
+  const f = readFilter(params, groupFields);
+  if (!state.types.length) await loadTypes().catch(() => {});
+  if (!ctx.alive()) return;
+  const form = filterForm({
+    id: 'groups-filter',
+    fields: [
+      field('App', appSelect(f.app)),
+      field('Type', typeInput(f.type)),
+      field('Failed after', h('input', { type: 'datetime-local', step: '1', name: 'failedAfter', id: 'f-after', value: toLocalInput(f.failedAfter || '') }), 'UTC'),
+      field('Failed before', h('input', { type: 'datetime-local', step: '1', name: 'failedBefore', id: 'f-before', value: toLocalInput(f.failedBefore || '') }), 'UTC'),
+    ],
+    onApply: (data) => go(listHash('#/groups', {
+      app: String(data.get('app') || '').trim(),
+      type: String(data.get('type') || '').trim(),
+      failedAfter: fromLocalInput(String(data.get('failedAfter') || '')),
+      failedBefore: fromLocalInput(String(data.get('failedBefore') || '')),
+    }, groupFields)),
+    onClear: () => go('#/groups'),
+  });
+  const phrase = describeFilter(f);
+  main.append(pageHead('Failure groups', `Entries not yet replayed${phrase ? ` ${phrase}` : ''} that failed the same way (numbers, ids, addresses and quoted values masked), the largest groups first. Open a group to see, replay or purge its entries.`), form);
+  const messages = h('div', { class: 'messages', id: 'groups-messages' });
+  const tbody = h('tbody', null, h('tr', { class: 'empty-row' }, h('td', { colspan: '6' }, 'Loading…')));
+  const status = h('span', { class: 'muted small', id: 'groups-count', 'aria-live': 'polite' });
+  main.append(messages, h('div', { class: 'card flush' }, h('table', { class: 'grid rows groups', id: 'groups-table' },
+    h('thead', null, h('tr', null, ['Entries', 'App', 'Type', 'First failed', 'Last failed', 'Sample error'].map((c) =>
+      h('th', { scope: 'col', class: c === 'Entries' ? 'num' : null }, c)))),
+    tbody)), h('div', { class: 'list-foot' }, status));
+  const q = new URLSearchParams();
+  for (const k of groupFields) if (f[k]) q.set(k, f[k]);
+  q.set('limit', '200');
+  try {
+    const page = await api('GET', `/v1/dlq/groups?${q}`);
+    if (!ctx.alive()) return;
+    const items = page.items || [];
+    tbody.replaceChildren(...items.map(groupRow));
+    if (!items.length) {
+      tbody.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: '6' },
+        groupFields.every((k) => !f[k]) ? 'No failure groups: nothing is waiting in the dead-letter queue.' : 'No failure groups match this filter.')));
+    }
+    status.textContent = items.length ? `${plural(items.length, 'group', 'groups')}${items.length === 200 ? ' (the 200 largest)' : ''}` : '';
+  } catch (err) {
+    if (ctx.alive()) {
+      tbody.replaceChildren();
+      messages.replaceChildren(errorBox(err, form));
+    }
+  }
+}
+
+function groupRow(g) {
+  const name = appName(g.appId);
+  const href = listHash('#/dlq', { app: name, type: g.type, group: g.signature }, dlqFields);
+  return h('tr', { dataset: { signature: g.signature, href }, onclick: (ev) => {
+    if (!ev.target.closest('a') && !getSelection().toString()) go(href);
+  } },
+  h('td', { class: 'num count' }, h('a', { href, class: 'row-link group-link', title: `List the ${plural(g.count, 'entry', 'entries')} of this group` }, fmtInt(g.count))),
+  h('td', { class: 'app' }, name),
+  h('td', { class: 'type' }, g.type),
+  h('td', { class: 'when-cell' }, when(g.firstFailedAt, { stacked: true })),
+  h('td', { class: 'when-cell' }, when(g.lastFailedAt, { stacked: true })),
+  h('td', { class: 'err' },
+    h('span', { class: 'errline sample', title: (g.sampleError || '').slice(0, 2000) }, (g.sampleError || '').slice(0, 400) || '—'),
+    h('span', { class: 'sig muted small', title: g.normalized || 'Entries written without a signature (by an older Sluice)' }, `group ${g.signature}`)));
+}
+
 // runEach calls fn for each id, four at a time, and returns [{id, ok, err}] in order.
 async function runEach(ids, fn) {
   const out = new Array(ids.length);
@@ -844,6 +920,8 @@ async function viewEntry(main, _params, ctx, id) {
           ['Replayed at', e.replayedAt ? when(e.replayedAt, { ms: true, stacked: true }) : null],
           ['Replay job', e.replayJobId ? h('a', { href: `#/jobs/${encodeURIComponent(e.replayJobId)}` }, h('code', { class: 'id' }, e.replayJobId)) : null],
           ['Unique key', e.uniqueKey ? h('code', null, e.uniqueKey) : null],
+          ['Failure group', h('a', { id: 'entry-group', href: listHash('#/dlq', { app: appName(e.appId), type: e.type, group: e.errorSignature || 'unknown' }, dlqFields), title: 'The un-replayed entries that failed the same way' },
+            h('code', null, e.errorSignature || 'unknown'))],
         ])),
         payloadSection(e.payload))));
 }
