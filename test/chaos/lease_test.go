@@ -7,7 +7,7 @@ import (
 	"github.com/sluicehq/sluice/test/chaos/worker/event"
 )
 
-// TestLongJobHeartbeatsAcrossManyLeases runs healthy jobs that last eight lease periods in
+// TestLongJobHeartbeatsAcrossManyLeases runs healthy jobs that last four lease periods in
 // worker processes, among a stream of short ones: the heartbeat must keep every lease, so none
 // is ever rescued (one attempt, an empty history, no second start) and no worker ever reports
 // a lost lease.
@@ -15,11 +15,14 @@ func TestLongJobHeartbeatsAcrossManyLeases(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, url string) {
 		c := newCluster(t, url)
-		c.env = []string{"CHAOS_LEASE=700ms"} // heartbeats every ~233ms
+		// Heartbeats every second. The lease is short enough for long jobs to outlive it
+		// several times over, and long enough that a loaded CI machine (the race detector, other
+		// packages' tests) does not stall a heartbeat past it.
+		c.env = []string{"CHAOS_LEASE=3s"}
 		const long = 4
 		ids := c.enqueue(long+scaled(200), 1, func(i int) event.Args {
 			if i < long {
-				return event.Args{SleepMs: 8 * 700}
+				return event.Args{SleepMs: 4 * 3000}
 			}
 			return event.Args{SleepMs: 5 + i%30}
 		})
