@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/internal/signature"
 	"github.com/sluicehq/sluice/internal/validate"
 )
 
@@ -312,6 +314,7 @@ func deadJobFields(e sluice.DeadJob, appName string) []field {
 		{"max attempts", maxAttempts},
 		{"failed at", fmtTime(e.FailedAt)},
 		{"replayed", replayed},
+		{"failure group", cmp.Or(e.ErrorSignature, signature.Unknown)},
 	}
 	if e.UniqueKey != "" {
 		fields = append(fields, field{"unique key", printable(e.UniqueKey)})

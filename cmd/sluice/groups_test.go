@@ -54,7 +54,7 @@ func TestDLQGroups(t *testing.T) {
 	r := e.run("dlq", "groups", "--type", "db.sync")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if r.code != 0 || len(lines) != 5 || !strings.HasPrefix(lines[0], "ENTRIES") || !strings.Contains(lines[0], "SAMPLE ERROR") ||
-		!regexp.MustCompile(`^3\s+billing\s+db\.sync\s+` + timeouts.Signature).MatchString(lines[1]) || !humanTime.MatchString(lines[1]) ||
+		!regexp.MustCompile(`^3\s+billing\s+db\.sync\s+`+timeouts.Signature).MatchString(lines[1]) || !humanTime.MatchString(lines[1]) ||
 		!strings.Contains(r.stderr, "sluice dlq list --group") {
 		t.Fatalf("dlq groups: %s", r)
 	}
@@ -71,6 +71,9 @@ func TestDLQGroups(t *testing.T) {
 	e.json(&entries, "dlq", "list", "--group", timeouts.Signature, "--app", "billing")
 	if len(entries.Items) != 3 || entries.Items[0].ErrorSignature != timeouts.Signature {
 		t.Fatalf("dlq list --group --app: %+v", entries.Items)
+	}
+	if r := e.ok("dlq", "show", entries.Items[0].ID.String()); !regexp.MustCompile(`(?m)^failure group:\s+` + timeouts.Signature + `$`).MatchString(r.stdout) {
+		t.Fatalf("dlq show names no failure group: %s", r)
 	}
 	var res replayOutput
 	e.json(&res, "dlq", "replay", "--group", timeouts.Signature, "--app", "billing")
