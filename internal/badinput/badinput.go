@@ -89,8 +89,8 @@ type Input struct {
 	RunAt string
 	// Status is the jobs listing's status filter (ListJobs).
 	Status string
-	// FailedAfter, FailedBefore and ErrorContains are the dead-letter filter's.
-	FailedAfter, FailedBefore, ErrorContains string
+	// FailedAfter, FailedBefore, ErrorContains and Group are the dead-letter filter's.
+	FailedAfter, FailedBefore, ErrorContains, Group string
 	// All lists replayed entries too (ListDead).
 	All bool
 	// Limit is a listing's page size, as decimal text.

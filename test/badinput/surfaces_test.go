@@ -88,7 +88,7 @@ func (s goSurface) run(c badinput.Case, cursor string) answer {
 			return answer{inexpressible: "a float64 cannot be " + strconv.Quote(in.Rate)}
 		}
 	}
-	filter := sluice.Filter{App: in.App, Type: in.Type, FailedAfter: times[1], FailedBefore: times[2], ErrorContains: in.ErrorContains}
+	filter := sluice.Filter{App: in.App, Type: in.Type, FailedAfter: times[1], FailedBefore: times[2], ErrorContains: in.ErrorContains, Group: in.Group}
 	opts := sluice.ListOptions{Limit: ints[2], Cursor: cursor, All: in.All}
 	var a answer
 	var err error
@@ -183,6 +183,7 @@ func (s cliSurface) run(c badinput.Case, cursor string) answer {
 		flag("failed-after", in.FailedAfter)
 		flag("failed-before", in.FailedBefore)
 		flag("error-contains", in.ErrorContains)
+		flag("group", in.Group)
 	}
 	boolean := func(name string, set bool) {
 		if set {
@@ -336,6 +337,7 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		body.str("failedAfter", in.FailedAfter)
 		body.str("failedBefore", in.FailedBefore)
 		body.str("errorContains", in.ErrorContains)
+		body.str("group", in.Group)
 		if in.DryRun {
 			body.raw("dryRun", "true")
 		}
@@ -369,6 +371,7 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		param("failedAfter", in.FailedAfter)
 		param("failedBefore", in.FailedBefore)
 		param("errorContains", in.ErrorContains)
+		param("group", in.Group)
 		if in.All {
 			query.Set("all", "true")
 		}

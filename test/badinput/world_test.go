@@ -197,7 +197,7 @@ func (w *world) cursor(c *badinput.Cursor) (cursor string, after uuid.UUID) {
 		}
 	case badinput.ListDead:
 		var p sluice.Page[sluice.DeadJob]
-		p, err = w.client.DLQ().List(w.ctx, sluice.Filter{App: in.App, Type: in.Type, ErrorContains: in.ErrorContains}, one)
+		p, err = w.client.DLQ().List(w.ctx, sluice.Filter{App: in.App, Type: in.Type, ErrorContains: in.ErrorContains, Group: in.Group}, one)
 		if err == nil && len(p.Items) > 0 {
 			next, id = p.NextCursor, p.Items[0].ID
 		}
@@ -278,7 +278,8 @@ func (s snapshot) matchDead(in badinput.Input, all bool, after uuid.UUID, now ti
 			(!hasFA || !d.FailedAt.Before(fa)) && (!hasFB || d.FailedAt.Before(fb)) &&
 			(in.ErrorContains == "" || slices.ContainsFunc(d.ErrorHistory, func(r sluice.ErrorRecord) bool {
 				return strings.Contains(r.Error, in.ErrorContains)
-			})) && (all || d.ReplayedAt == nil) && below(d.ID, after) {
+			})) && (in.Group == "" || d.ErrorSignature == in.Group || in.Group == "unknown" && d.ErrorSignature == "") &&
+			(all || d.ReplayedAt == nil) && below(d.ID, after) {
 			out = append(out, d.ID)
 		}
 	}
