@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sluicehq/sluice/internal/signature"
 	"github.com/sluicehq/sluice/internal/validate"
 )
 
@@ -66,19 +67,19 @@ func FuzzCursor(f *testing.F) {
 // the CLI parse them: it never panics, names a field of the filter when it refuses, and
 // when it accepts, the store's filter holds exactly the input, in UTC.
 func FuzzFilter(f *testing.F) {
-	for _, seed := range [][4]string{
-		{"email.send", "", "", ""},
-		{"", "timeout", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"},
-		{"' OR 1=1 --", "%_\\", "", ""},
-		{"a\x00b", "\xff", "", ""},
-		{"", "", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"},
-		{"", "", "0001-01-01T00:00:01Z", "9999-12-31T23:59:59+23:59"},
-		{strings.Repeat("t", 300), strings.Repeat("é", 300), "", ""},
+	for _, seed := range [][5]string{
+		{"email.send", "", "", "", ""},
+		{"", "timeout", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "0123456789abcdef"},
+		{"' OR 1=1 --", "%_\\", "", "", "' OR 1=1 --"},
+		{"a\x00b", "\xff", "", "", "unknown"},
+		{"", "", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z", "0123456789ABCDEF"},
+		{"", "", "0001-01-01T00:00:01Z", "9999-12-31T23:59:59+23:59", "0123456789abcde\x00"},
+		{strings.Repeat("t", 300), strings.Repeat("é", 300), "", "", strings.Repeat("a", 17)},
 	} {
-		f.Add(seed[0], seed[1], seed[2], seed[3])
+		f.Add(seed[0], seed[1], seed[2], seed[3], seed[4])
 	}
-	f.Fuzz(func(t *testing.T, typ, errorContains, after, before string) {
-		in := Filter{Type: typ, ErrorContains: errorContains}
+	f.Fuzz(func(t *testing.T, typ, errorContains, after, before, group string) {
+		in := Filter{Type: typ, ErrorContains: errorContains, Group: group}
 		for _, p := range []struct {
 			text string
 			dst  *time.Time
@@ -95,18 +96,21 @@ func FuzzFilter(f *testing.F) {
 		sf, err := checkFilter(in)
 		if err != nil {
 			var fe *FieldError
-			if !errors.As(err, &fe) || !strings.Contains(" type errorContains failedAfter failedBefore ", " "+fe.Field+" ") {
+			if !errors.As(err, &fe) || !strings.Contains(" type errorContains failedAfter failedBefore group ", " "+fe.Field+" ") {
 				t.Fatalf("checkFilter(%+v): %v, not a field error naming a filter field", in, err)
 			}
 			return
 		}
-		if sf.Type != typ || sf.ErrorContains != errorContains || sf.AppID != nil {
+		if sf.Type != typ || sf.ErrorContains != errorContains || sf.Group != group || sf.AppID != nil {
 			t.Fatalf("checkFilter(%+v) = %+v: not the input", in, sf)
 		}
 		for _, s := range []string{typ, errorContains} {
 			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
 				t.Fatalf("checkFilter accepted %q, which no store can keep", s)
 			}
+		}
+		if group != "" && !signature.Valid(group) {
+			t.Fatalf("checkFilter accepted the group %q, which is no signature", group)
 		}
 		for _, p := range []struct {
 			in  time.Time

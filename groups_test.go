@@ -93,12 +93,18 @@ func TestFailureGroups(t *testing.T) {
 		for _, bad := range []string{"0123", "0123456789ABCDEF", "' OR 1=1 --", "Unknown"} {
 			for _, call := range []func() error{
 				func() error { _, err := dlq.List(b.ctx, sluice.Filter{Group: bad}, sluice.ListOptions{}); return err },
-				func() error { _, err := dlq.Groups(b.ctx, sluice.Filter{Group: bad}, sluice.GroupOptions{}); return err },
+				func() error {
+					_, err := dlq.Groups(b.ctx, sluice.Filter{Group: bad}, sluice.GroupOptions{})
+					return err
+				},
 				func() error {
 					_, err := dlq.ReplayMany(b.ctx, sluice.Filter{Group: bad}, sluice.ReplayOptions{DryRun: true})
 					return err
 				},
-				func() error { _, err := dlq.Purge(b.ctx, sluice.Filter{Group: bad}, sluice.PurgeOptions{DryRun: true}); return err },
+				func() error {
+					_, err := dlq.Purge(b.ctx, sluice.Filter{Group: bad}, sluice.PurgeOptions{DryRun: true})
+					return err
+				},
 			} {
 				if err := call(); !errors.As(err, &fe) || fe.Field != "group" {
 					t.Fatalf("group %q: got %v, want a FieldError on group", bad, err)
