@@ -56,6 +56,9 @@
 // client.DLQ() lists entries newest first with opaque keyset cursors (ByApp, ByType, List),
 // fetches one with its history (Get), replays (Replay, ReplayMany) and deletes (Delete,
 // Purge). Replay is atomic and at most once: ErrAlreadyReplayed tells the loser of a race.
+// Groups gathers the un-replayed entries into failure groups — per app and type, those whose
+// last errors match once numbers, ids, addresses and quoted values are masked — and
+// Filter.Group lists, replays or purges one group (docs/triage.md).
 //
 // # Logs and metrics
 //
