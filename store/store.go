@@ -117,6 +117,9 @@ type Store interface {
 	// ListAudit returns audit-log entries, newest first, after the page's cursor id.
 	ListAudit(ctx context.Context, page Page) ([]AuditEntry, error)
 
+	// Alerts is the durable state of dead-letter and failure-group alerts.
+	Alerts
+
 	// Health reports what an operator watches in the database itself: table sizes and dead
 	// rows, transaction-id age, and settings that weaken durability. It expects a migrated
 	// schema. On SQLite it counts rows and reads the tables' pages, so it is meant for

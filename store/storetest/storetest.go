@@ -107,6 +107,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"ReplayBatch", testReplayBatch},
 		{"Purge", testPurge},
 		{"Groups", testGroups},
+		{"Alerts", testAlerts},
 		{"Stats", testStats},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
