@@ -66,6 +66,23 @@ func (c *Client) CreateApp(ctx context.Context, name string) (App, error) {
 	return c.store.CreateApp(ctx, App{ID: newID(), Name: name})
 }
 
+// SetAppLimits replaces the limits of the app with this id or name (zero fields: no limit)
+// and returns it. Every worker process enforces them through the database: at most
+// MaxRunning of the app's jobs run (or are claimed ahead) at once, in all queues; at most
+// Rate start per second on average, Burst at once after a quiet spell (Burst defaults to the
+// rate rounded up). Bad limits are a *FieldError naming "maxRunning", "rate" or "burst".
+func (c *Client) SetAppLimits(ctx context.Context, idOrName string, limits AppLimits) (App, error) {
+	limits, err := validate.AppLimits("", limits)
+	if err != nil {
+		return App{}, err
+	}
+	id, err := c.resolveApp(ctx, "app", idOrName)
+	if err != nil {
+		return App{}, err
+	}
+	return c.store.SetAppLimits(ctx, id, limits)
+}
+
 // ListApps returns every app, ordered by name.
 func (c *Client) ListApps(ctx context.Context) ([]App, error) {
 	return c.store.ListApps(ctx)

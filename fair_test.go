@@ -2,6 +2,8 @@ package sluice_test
 
 import (
 	"context"
+	"errors"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -78,4 +80,82 @@ func countOf(ids []uuid.UUID, id uuid.UUID) int {
 		}
 	}
 	return n
+}
+
+// TestAppLimitsHoldInTheWorker caps an app at 2 running jobs while its queue could run 10:
+// however the jobs are claimed, no more than 2 of the app's handlers ever run at once, and
+// every job completes.
+func TestAppLimitsHoldInTheWorker(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		const maxRunning, jobs = 2, 12
+		cfg := fastConfig()
+		cfg.Queues = map[string]sluice.QueueConfig{"default": {Concurrency: 10}}
+		b := setup(t, url, cfg)
+		if _, err := b.client.SetAppLimits(b.ctx, b.app.Name, sluice.AppLimits{MaxRunning: maxRunning}); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		running, peak, done := 0, 0, 0
+		release := make(chan struct{})
+		sluice.Handle(b.client, "capped", func(ctx context.Context, job *sluice.Job, a countArgs) error {
+			mu.Lock()
+			running++
+			peak = max(peak, running)
+			mu.Unlock()
+			<-release
+			mu.Lock()
+			running--
+			done++
+			mu.Unlock()
+			return nil
+		}, nil)
+		for i := range jobs {
+			b.enqueue(t, "capped", countArgs{N: i})
+		}
+		b.start(t)
+		waitFor(t, "the cap's worth of jobs to run", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return running >= maxRunning
+		})
+		close(release)
+		waitFor(t, "every job to complete", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return done == jobs
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		if peak > maxRunning {
+			t.Fatalf("%d of the app's jobs ran at once; its cap is %d", peak, maxRunning)
+		}
+	})
+}
+
+func TestSetAppLimitsNamesTheField(t *testing.T) {
+	t.Parallel()
+	b := setup(t, backends["sqlite"](t), nil)
+	for _, c := range []struct {
+		limits sluice.AppLimits
+		field  string
+	}{
+		{sluice.AppLimits{MaxRunning: -1}, "maxRunning"},
+		{sluice.AppLimits{Rate: math.Inf(1)}, "rate"},
+		{sluice.AppLimits{Rate: math.NaN()}, "rate"},
+		{sluice.AppLimits{Burst: 3}, "burst"},
+		{sluice.AppLimits{Rate: 1, Burst: -1}, "burst"},
+	} {
+		var fe *sluice.FieldError
+		if _, err := b.client.SetAppLimits(b.ctx, b.app.Name, c.limits); !errors.As(err, &fe) || fe.Field != c.field {
+			t.Errorf("SetAppLimits(%+v) = %v; want a field error on %s", c.limits, err, c.field)
+		}
+	}
+	if _, err := b.client.SetAppLimits(b.ctx, "no-such-app", sluice.AppLimits{}); !errors.Is(err, sluice.ErrNotFound) {
+		t.Errorf("SetAppLimits of an unknown app = %v; want ErrNotFound", err)
+	}
+	app, err := b.client.SetAppLimits(b.ctx, b.app.ID.String(), sluice.AppLimits{Rate: 2.5})
+	if err != nil || app.Burst != 3 {
+		t.Fatalf("SetAppLimits with a rate and no burst = %+v, %v; want the burst 3 (the rate rounded up)", app, err)
+	}
 }

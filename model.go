@@ -6,6 +6,8 @@ import "github.com/sluicehq/sluice/store"
 type (
 	// App is a tenant; every job and dead-letter entry belongs to one.
 	App = store.App
+	// AppLimits bound how much of the workers one app may take; see Client.SetAppLimits.
+	AppLimits = store.AppLimits
 	// Job is one unit of work, as listings and handlers see it.
 	Job = store.Job
 	// JobStatus is pending, running, completed or cancelled.

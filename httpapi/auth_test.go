@@ -55,6 +55,9 @@ var samples = map[string]sample{
 	"POST /v1/apps": {okStatus: 201, call: func(b *bundle, _ target) call {
 		return call{method: "POST", path: "/v1/apps", body: `{"name":"walked"}`}
 	}},
+	"PUT /v1/apps/{app}/limits": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "PUT", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app") + "/limits", body: `{"maxRunning":50}`}
+	}},
 	"POST /v1/apps/{app}/jobs": {names: true, okStatus: 201, call: func(b *bundle, tgt target) call {
 		return call{method: "POST", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app") + "/jobs", body: `{"type":"walk","payload":{"a":1}}`}
 	}},

@@ -127,6 +127,20 @@ func (s *server) createApp(w http.ResponseWriter, r *request) error {
 	return writeJSON(w, http.StatusCreated, app)
 }
 
+// setLimits replaces the path's app's limits with the body's (sluice.AppLimits; a field left
+// out or 0 sets no limit).
+func (s *server) setLimits(w http.ResponseWriter, r *request) error {
+	var in sluice.AppLimits
+	if err := r.decode(&in); err != nil {
+		return err
+	}
+	app, err := s.client.SetAppLimits(r.Context(), r.app.ID.String(), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, app)
+}
+
 // enqueueRequest is POST /v1/apps/{app}/jobs's body.
 type enqueueRequest struct {
 	Type     string          `json:"type"`

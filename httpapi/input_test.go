@@ -198,6 +198,29 @@ func badInputs(b *bundle) []badCase {
 	}
 	add("POST /v1/apps", post("taken name", "/v1/apps", `{"name":"acme"}`, 409, "name"))
 
+	// Limits.
+	const lim = "/v1/apps/acme/limits"
+	put := func(name, path, body string, status int, field string) badCase {
+		return badCase{name: name, c: call{method: "PUT", path: path, body: body}, status: status, field: field}
+	}
+	add("PUT /v1/apps/{app}/limits", bodyCases("", "PUT", lim, `{"maxRunning":3}`, "maxRunning")...)
+	for _, app := range []string{"%00", "no-such-app", "01a21a55-eb18-7ddf-8bab-c095c1bcf03f"} {
+		add("PUT /v1/apps/{app}/limits", put("app "+app, "/v1/apps/"+app+"/limits", `{"maxRunning":3}`, 404, "app"))
+	}
+	for _, tc := range []struct{ name, body, field string }{
+		{"maxRunning -1", `{"maxRunning":-1}`, "maxRunning"},
+		{"maxRunning 10^6+1", `{"maxRunning":1000001}`, "maxRunning"},
+		{"maxRunning 1.5", `{"maxRunning":1.5}`, "maxRunning"},
+		{"maxRunning a string", `{"maxRunning":"3"}`, "maxRunning"},
+		{"rate -1", `{"rate":-1}`, "rate"},
+		{"rate 10^7", `{"rate":1e7}`, "rate"},
+		{"rate a string", `{"rate":"fast"}`, "rate"},
+		{"burst without a rate", `{"burst":5}`, "burst"},
+		{"burst -1", `{"rate":1,"burst":-1}`, "burst"},
+	} {
+		add("PUT /v1/apps/{app}/limits", put(tc.name, lim, tc.body, 400, tc.field))
+	}
+
 	// Enqueue.
 	const enq = "/v1/apps/acme/jobs"
 	add("POST /v1/apps/{app}/jobs", bodyCases("", "POST", enq, `{"type":"t","payload":{}}`, "type")...)
@@ -271,6 +294,18 @@ func badInputs(b *bundle) []badCase {
 		q("all 1", "GET /v1/dlq", "/v1/dlq?all=1", 400, "all"),
 		q("errorContains 256 chars", "GET /v1/dlq", "/v1/dlq?errorContains="+strings.Repeat("e", 256), 400, "errorContains"),
 		q("unknown app", "GET /v1/dlq", "/v1/dlq?app=no-such-app", 400, "app"))
+	const groups = "GET /v1/dlq/groups"
+	add(groups, injectionCases("", "/v1/dlq/groups", []string{"app", "type", "failedAfter", "failedBefore", "errorContains", "group"})...)
+	add(groups,
+		q("unknown parameter", groups, "/v1/dlq/groups?x=1", 400, "x"),
+		q("a cursor", groups, "/v1/dlq/groups?cursor=abc", 400, "cursor"),
+		q("all", groups, "/v1/dlq/groups?all=true", 400, "all"),
+		q("limit 0", groups, "/v1/dlq/groups?limit=0", 400, "limit"),
+		q("limit 10^12", groups, "/v1/dlq/groups?limit=1000000000000", 400, "limit"),
+		q("group not a signature", groups, "/v1/dlq/groups?group=zz", 400, "group"),
+		q("failedAfter words", groups, "/v1/dlq/groups?failedAfter=yesterday", 400, "failedAfter"),
+		q("failedBefore not after failedAfter", groups, "/v1/dlq/groups?failedAfter=2026-01-02T00:00:00Z&failedBefore=2026-01-01T00:00:00Z", 400, "failedBefore"),
+		q("unknown app", groups, "/v1/dlq/groups?app=no-such-app", 400, "app"))
 	entry := "/v1/dlq/" + b.acmeEntries[0].ID.String()
 	add("POST /v1/dlq/{id}/replay", noBodyCases("", "POST", entry+"/replay")...)
 	add("DELETE /v1/dlq/{id}", noBodyCases("", "DELETE", entry)...)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -110,6 +111,7 @@ func (s *server) routeTable() []route {
 		{method: "DELETE", pattern: "/v1/session", access: accessSession, handler: s.deleteSession},
 		{method: "GET", pattern: "/v1/apps", access: accessRead, handler: s.listApps},
 		{method: "POST", pattern: "/v1/apps", access: accessAdminWrite, handler: s.createApp},
+		{method: "PUT", pattern: "/v1/apps/{app}/limits", access: accessAdminWrite, resource: resourceApp, handler: s.setLimits},
 		{method: "POST", pattern: "/v1/apps/{app}/jobs", access: accessWrite, resource: resourceApp, handler: s.enqueue},
 		{method: "GET", pattern: "/v1/jobs", access: accessRead, handler: s.listJobs},
 		{method: "GET", pattern: "/v1/jobs/{id}", access: accessRead, resource: resourceJob, handler: s.getJob},
@@ -139,8 +141,12 @@ func (s *server) handle(rt route) http.Handler {
 			r.Request = hr.WithContext(ctx)
 		}
 		err := s.authorize(r, rt)
-		if err == nil {
-			err = s.resolve(r, rt.resource)
+		if err == nil || errors.Is(err, errAdminOnly) && rt.resource != resourceNone {
+			// An app token on an admin route learns nothing of other apps: their resources
+			// are 404s like missing ones, and only its own app's gets the 403.
+			if rerr := s.resolve(r, rt.resource); rerr != nil {
+				err = rerr
+			}
 		}
 		if err == nil {
 			err = rt.handler(w, r)

@@ -17,7 +17,23 @@ type App struct {
 	ID        uuid.UUID `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
+	AppLimits
 }
+
+// AppLimits bound how much of the workers one app may take, across every worker process;
+// zero fields set no limit.
+type AppLimits struct {
+	// MaxRunning caps the app's jobs running at once (claimed ahead included), in all queues.
+	MaxRunning int `json:"maxRunning,omitempty"`
+	// Rate bounds how many of the app's jobs start per second, on average.
+	Rate float64 `json:"rate,omitempty"`
+	// Burst is how many may start at once after a quiet spell: the token bucket's size. It is
+	// set with Rate and only with it.
+	Burst int `json:"burst,omitempty"`
+}
+
+// Limited reports whether any limit is set.
+func (l AppLimits) Limited() bool { return l.MaxRunning > 0 || l.Rate > 0 }
 
 // JobStatus is where a job stands in its lifecycle.
 type JobStatus string

@@ -37,6 +37,9 @@ type Store interface {
 	GetApp(ctx context.Context, id uuid.UUID) (App, error)
 	// GetAppByName returns the app with this name, or ErrNotFound.
 	GetAppByName(ctx context.Context, name string) (App, error)
+	// SetAppLimits replaces the app's limits (zero fields: none) and refills its rate bucket,
+	// returning the app, or ErrNotFound. The limits must be valid (validate.AppLimits).
+	SetAppLimits(ctx context.Context, id uuid.UUID, limits AppLimits) (App, error)
 
 	// InsertJobs inserts jobs in one round trip and returns one result per job, in order. A job
 	// whose unique key matches a pending or running job of its app is not inserted: its result

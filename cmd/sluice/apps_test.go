@@ -58,3 +58,38 @@ func TestAppsListEmpty(t *testing.T) {
 		t.Fatalf("apps list: %s", r)
 	}
 }
+
+func TestAppsLimit(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.ok("apps", "create", "billing")
+
+	var app sluice.App
+	e.json(&app, "apps", "limit", "billing", "--max-running", "3", "--rate", "2.5")
+	if app.Name != "billing" || app.MaxRunning != 3 || app.Rate != 2.5 || app.Burst != 3 {
+		t.Fatalf("apps limit --json: %+v; want max running 3, rate 2.5, burst 3 (the rate rounded up)", app)
+	}
+	var apps page[sluice.App]
+	e.json(&apps, "apps", "list")
+	if len(apps.Items) != 1 || apps.Items[0].AppLimits != app.AppLimits {
+		t.Fatalf("apps list --json after apps limit: %+v", apps)
+	}
+	if r := e.ok("apps", "limit", "billing", "--rate", "10", "--burst", "20"); !strings.Contains(r.stdout, "20") || !strings.Contains(r.stdout, "max running:") {
+		t.Fatalf("apps limit: %s", r)
+	}
+	var cleared sluice.App
+	e.json(&cleared, "apps", "limit", "billing")
+	if cleared.Name != "billing" || cleared.Limited() {
+		t.Fatalf("apps limit with no flags left limits: %+v", cleared)
+	}
+
+	e.fail(exitUsage, []string{"--burst: needs a rate"}, "apps", "limit", "billing", "--burst", "2")
+	e.fail(exitUsage, []string{"--max-running: must be between 0 (no cap) and 1000000, got -1"}, "apps", "limit", "billing", "--max-running", "-1")
+	e.fail(exitUsage, []string{"--rate: must be between 0"}, "apps", "limit", "billing", "--rate", "NaN")
+	e.fail(exitUsage, []string{`APP: no app has the id or name "nope"`}, "apps", "limit", "nope", "--max-running", "1")
+	apps = page[sluice.App]{}
+	e.json(&apps, "apps", "list")
+	if apps.Items[0].Limited() {
+		t.Fatalf("a refused apps limit changed the app: %+v", apps.Items[0])
+	}
+}

@@ -5,6 +5,7 @@ package validate
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -97,6 +98,33 @@ func Priority(field string, p int) error {
 		return store.Fieldf(field, "must be between %d and %d, got %d", MinPriority, MaxPriority, p)
 	}
 	return nil
+}
+
+// Bounds of an app's limits (store.AppLimits).
+const (
+	MaxAppRunning = 1_000_000
+	MaxAppRate    = 1_000_000.0
+	MaxAppBurst   = 1_000_000
+)
+
+// AppLimits checks an app's limits — max running 0..1,000,000, rate 0..1,000,000 per second
+// (finite), burst 0..1,000,000 and only with a rate; zero is no limit — and returns them with
+// the burst defaulted to the rate rounded up (at least 1) when a rate comes without one.
+func AppLimits(prefix string, l store.AppLimits) (store.AppLimits, error) {
+	switch {
+	case l.MaxRunning < 0 || l.MaxRunning > MaxAppRunning:
+		return l, store.Fieldf(prefix+"maxRunning", "must be between 0 (no cap) and %d, got %d", MaxAppRunning, l.MaxRunning)
+	case math.IsNaN(l.Rate) || l.Rate < 0 || l.Rate > MaxAppRate:
+		return l, store.Fieldf(prefix+"rate", "must be between 0 (no limit) and %g jobs per second, got %g", MaxAppRate, l.Rate)
+	case l.Burst < 0 || l.Burst > MaxAppBurst:
+		return l, store.Fieldf(prefix+"burst", "must be between 0 and %d, got %d", MaxAppBurst, l.Burst)
+	case l.Burst > 0 && l.Rate == 0:
+		return l, store.Fieldf(prefix+"burst", "needs a rate")
+	}
+	if l.Rate > 0 && l.Burst == 0 {
+		l.Burst = max(1, int(math.Ceil(l.Rate)))
+	}
+	return l, nil
 }
 
 // MaxAttempts checks an attempt budget: 1..1000.

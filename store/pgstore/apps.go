@@ -13,16 +13,12 @@ import (
 // CreateApp inserts an app; a taken name is a *store.FieldError on "name" wrapping
 // store.ErrConflict.
 func (s *Store) CreateApp(ctx context.Context, app store.App) (store.App, error) {
-	var out store.App
-	err := s.pool.QueryRow(ctx, q.Get("CreateApp"), app.ID, app.Name).Scan(&out.ID, &out.Name, &out.CreatedAt)
+	rows, _ := s.pool.Query(ctx, q.Get("CreateApp"), app.ID, app.Name)
+	out, err := pgx.CollectExactlyOneRow(rows, scanApp)
 	if code, _ := pgErrorCode(err); code == codeUniqueViolation {
 		return store.App{}, store.AppNameTaken(app.Name)
 	}
-	if err != nil {
-		return store.App{}, err
-	}
-	out.CreatedAt = out.CreatedAt.UTC()
-	return out, nil
+	return out, err
 }
 
 // ListApps returns every app ordered by name.
@@ -46,6 +42,12 @@ func (s *Store) GetAppByName(ctx context.Context, name string) (store.App, error
 	return oneApp(rows)
 }
 
+// SetAppLimits replaces the app's limits and refills its rate bucket.
+func (s *Store) SetAppLimits(ctx context.Context, id uuid.UUID, l store.AppLimits) (store.App, error) {
+	rows, _ := s.pool.Query(ctx, q.Get("SetAppLimits"), id, l.MaxRunning, l.Rate, l.Burst)
+	return oneApp(rows)
+}
+
 func oneApp(rows pgx.Rows) (store.App, error) {
 	app, err := pgx.CollectExactlyOneRow(rows, scanApp)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -56,7 +58,7 @@ func oneApp(rows pgx.Rows) (store.App, error) {
 
 func scanApp(row pgx.CollectableRow) (store.App, error) {
 	var a store.App
-	err := row.Scan(&a.ID, &a.Name, &a.CreatedAt)
+	err := row.Scan(&a.ID, &a.Name, &a.CreatedAt, &a.MaxRunning, &a.Rate, &a.Burst)
 	a.CreatedAt = a.CreatedAt.UTC()
 	return a, err
 }

@@ -10,17 +10,28 @@
 
 -- name: CreateApp
 INSERT INTO apps (id, name) VALUES ($1, $2)
-RETURNING id, name, created_at;
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
 
 -- name: ListApps
 -- Byte order, as on SQLite, whatever the database's default collation.
-SELECT id, name, created_at FROM apps ORDER BY name COLLATE "C";
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps ORDER BY name COLLATE "C";
 
 -- name: GetApp
-SELECT id, name, created_at FROM apps WHERE id = $1;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps WHERE id = $1;
 
 -- name: GetAppByName
-SELECT id, name, created_at FROM apps WHERE name = $1;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps WHERE name = $1;
+
+-- name: SetAppLimits
+-- Zero means no limit. A new rate starts with a full bucket.
+UPDATE apps
+SET max_running = nullif($2, 0),
+    rate_per_second = nullif($3::float8, 0),
+    rate_burst = nullif($4, 0),
+    rate_tokens = NULL,
+    rate_updated_at = NULL
+WHERE id = $1
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
 
 -- ============================================================================================
 -- Jobs
@@ -88,11 +99,61 @@ WITH RECURSIVE queued AS (
     FROM queued AS q
     WHERE q.app_id IS NOT NULL
 )
-SELECT q.app_id FROM queued AS q
-WHERE q.app_id IS NOT NULL AND EXISTS (
+SELECT q.app_id, a.max_running IS NOT NULL OR a.rate_per_second IS NOT NULL AS limited
+FROM queued AS q
+JOIN apps AS a ON a.id = q.app_id
+WHERE EXISTS (
     SELECT 1 FROM jobs AS j
     WHERE j.status = 'pending' AND j.queue = $1 AND j.app_id = q.app_id
       AND j.run_at <= now() AND j.type = ANY($2::text[]));
+
+-- name: LockApps
+-- Serialises the claims of apps with limits: a claim locks them (in id order, so that two
+-- claims never wait on each other in a cycle) before ClaimJobsLimited counts what they run.
+SELECT id FROM apps WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE;
+
+-- name: ClaimJobsLimited
+-- ClaimJobs for an app with limits, locked by LockApps earlier in the claim's transaction (so
+-- this statement's snapshot sees every claim that held the lock before): its share is cut to
+-- what max_running leaves free and to the whole tokens its bucket holds once refilled at
+-- rate_per_second up to rate_burst; the tokens taken are spent.
+WITH app AS (
+    SELECT max_running,
+           CASE WHEN rate_per_second IS NOT NULL THEN
+               least(rate_burst::float8, coalesce(rate_tokens, rate_burst) +
+                     extract(epoch FROM now() - coalesce(rate_updated_at, now())) * rate_per_second)
+           END AS tokens
+    FROM apps WHERE id = $6
+), allowed AS (
+    SELECT least($3::bigint,
+                 coalesce(max_running - (SELECT count(*) FROM jobs
+                                         WHERE app_id = $6 AND status = 'running'), $3),
+                 coalesce(floor(tokens)::bigint, $3)) AS n,
+           tokens
+    FROM app
+), picked AS (
+    SELECT id FROM jobs
+    WHERE status = 'pending' AND queue = $1 AND app_id = $6 AND run_at <= now() AND type = ANY($2::text[])
+    ORDER BY priority, run_at, id
+    LIMIT greatest(0, (SELECT n FROM allowed))
+    FOR UPDATE SKIP LOCKED
+), spent AS (
+    UPDATE apps
+    SET rate_tokens = (SELECT tokens FROM allowed) - (SELECT count(*) FROM picked),
+        rate_updated_at = now()
+    WHERE id = $6 AND rate_per_second IS NOT NULL
+)
+UPDATE jobs AS j
+SET status = 'running',
+    attempts = j.attempts + 1,
+    started_at = now(),
+    lease_token = $4,
+    lease_expires_at = now() + $5 * interval '1 millisecond'
+FROM picked
+WHERE j.id = picked.id
+RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.status, j.attempts,
+          j.max_attempts, j.last_error, j.error_history, j.run_at, j.started_at, j.completed_at,
+          j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at;
 
 -- name: ClaimJobs
 -- Take one app's share of a claim: its due pending jobs of one queue and the worker's types,

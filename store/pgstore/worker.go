@@ -14,22 +14,49 @@ import (
 
 // ClaimJobs takes up to params.Limit due pending jobs with FOR UPDATE SKIP LOCKED, shared
 // fairly between the apps that have some (store.ClaimFairly): one query finds the apps, then
-// each round claims every app's share in one batch, one transaction.
+// each round claims every app's share in one batch, one transaction. Apps with limits are
+// locked first in that transaction, and their shares cut to what the limits allow.
 func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job, error) {
 	rows, err := s.pool.Query(ctx, q.Get("ReadyApps"), p.Queue, p.Types)
 	if err != nil {
 		return nil, err
 	}
-	apps, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
+	var apps []uuid.UUID
+	limited := map[uuid.UUID]bool{}
+	var app uuid.UUID
+	var isLimited bool
+	if _, err := pgx.ForEachRow(rows, []any{&app, &isLimited}, func() error {
+		apps = append(apps, app)
+		limited[app] = isLimited
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	return store.ClaimFairly(apps, p.Round, p.Limit, func(shares []store.AppShare) ([]store.Job, error) {
 		batch := &pgx.Batch{}
+		var lock []uuid.UUID
 		for _, sh := range shares {
-			batch.Queue(q.Get("ClaimJobs"), p.Queue, p.Types, sh.N, p.LeaseToken, millis(p.LeaseDuration), sh.App)
+			if limited[sh.App] {
+				lock = append(lock, sh.App)
+			}
+		}
+		if len(lock) > 0 {
+			batch.Queue(q.Get("LockApps"), lock)
+		}
+		for _, sh := range shares {
+			query := q.Get("ClaimJobs")
+			if limited[sh.App] {
+				query = q.Get("ClaimJobsLimited")
+			}
+			batch.Queue(query, p.Queue, p.Types, sh.N, p.LeaseToken, millis(p.LeaseDuration), sh.App)
 		}
 		br := s.pool.SendBatch(ctx, batch)
+		if len(lock) > 0 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return nil, err
+			}
+		}
 		var jobs []store.Job
 		for range shares {
 			rows, _ := br.Query()

@@ -64,6 +64,21 @@ func (s *Store) GetAppByName(ctx context.Context, name string) (store.App, error
 	return s.oneApp(ctx, q.Get("GetAppByName"), sql.Named("name", name))
 }
 
+// SetAppLimits replaces the app's limits and refills its rate bucket.
+func (s *Store) SetAppLimits(ctx context.Context, id uuid.UUID, l store.AppLimits) (store.App, error) {
+	var app store.App
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		app, err = scanApp(tx.QueryRowContext(ctx, q.Get("SetAppLimits"), sql.Named("id", id.String()),
+			sql.Named("max_running", l.MaxRunning), sql.Named("rate", l.Rate), sql.Named("burst", l.Burst)))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.App{}, store.ErrNotFound
+	}
+	return app, err
+}
+
 func (s *Store) oneApp(ctx context.Context, query string, args ...any) (store.App, error) {
 	var app store.App
 	err := s.read(ctx, func(db querier) error {
@@ -85,7 +100,7 @@ type scanner interface {
 func scanApp(row scanner) (store.App, error) {
 	var a store.App
 	var created int64
-	if err := row.Scan(&a.ID, &a.Name, &created); err != nil {
+	if err := row.Scan(&a.ID, &a.Name, &created, &a.MaxRunning, &a.Rate, &a.Burst); err != nil {
 		return store.App{}, err
 	}
 	a.CreatedAt = fromMicros(created)

@@ -25,16 +25,45 @@
 
 -- name: CreateApp
 INSERT INTO apps (id, name) VALUES (:id, :name)
-RETURNING id, name, created_at;
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
 
 -- name: ListApps
-SELECT id, name, created_at FROM apps ORDER BY name;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps ORDER BY name;
 
 -- name: GetApp
-SELECT id, name, created_at FROM apps WHERE id = :id;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps WHERE id = :id;
 
 -- name: GetAppByName
-SELECT id, name, created_at FROM apps WHERE name = :name;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps WHERE name = :name;
+
+-- name: SetAppLimits
+-- Zero means no limit. A new rate starts with a full bucket.
+UPDATE apps
+SET max_running = nullif(:max_running, 0),
+    rate_per_second = nullif(:rate, 0.0),
+    rate_burst = nullif(:burst, 0),
+    rate_tokens = NULL,
+    rate_updated_at = NULL
+WHERE id = :id
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
+
+-- name: AppAllowance
+-- What an app's limits let a claim take (ClaimJobs, under the write lock): the room
+-- max_running leaves (-1: no cap), and its rate bucket refilled to now (NULL: no rate), with now
+-- in microseconds to record when it was spent.
+SELECT CASE WHEN max_running IS NULL THEN -1
+            ELSE max_running - (SELECT count(*) FROM jobs WHERE app_id = :app AND status = 'running') END,
+       CASE WHEN rate_per_second IS NOT NULL THEN
+           min(rate_burst, coalesce(rate_tokens, rate_burst) +
+               (CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000 -
+                coalesce(rate_updated_at, CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000))
+               / 1e6 * rate_per_second)
+       END,
+       CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000
+FROM apps WHERE id = :app;
+
+-- name: SpendTokens
+UPDATE apps SET rate_tokens = :tokens, rate_updated_at = :now WHERE id = :app;
 
 -- ============================================================================================
 -- Jobs
@@ -102,8 +131,10 @@ WITH RECURSIVE queued(app_id) AS (
     FROM queued AS q
     WHERE q.app_id IS NOT NULL
 )
-SELECT q.app_id FROM queued AS q
-WHERE q.app_id IS NOT NULL AND EXISTS (
+SELECT q.app_id, a.max_running IS NOT NULL OR a.rate_per_second IS NOT NULL AS limited
+FROM queued AS q
+JOIN apps AS a ON a.id = q.app_id
+WHERE EXISTS (
     SELECT 1 FROM jobs AS j
     WHERE j.status = 'pending' AND j.queue = :queue AND j.app_id = q.app_id
       AND j.run_at <= CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000

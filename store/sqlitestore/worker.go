@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -27,15 +28,34 @@ func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job
 		if err != nil {
 			return err
 		}
-		apps, err := scanIDs(rows)
-		if err != nil {
+		var apps []uuid.UUID
+		limited := map[uuid.UUID]bool{}
+		for rows.Next() {
+			var app uuid.UUID
+			var isLimited bool
+			if err := rows.Scan(&app, &isLimited); err != nil {
+				rows.Close()
+				return err
+			}
+			apps = append(apps, app)
+			limited[app] = isLimited
+		}
+		if err := rows.Close(); err != nil {
 			return err
 		}
 		jobs, err = store.ClaimFairly(apps, p.Round, p.Limit, func(shares []store.AppShare) ([]store.Job, error) {
 			var claimed []store.Job
 			for _, sh := range shares {
+				n := sh.N
+				var spend func(taken int) error
+				if limited[sh.App] {
+					var err error
+					if n, spend, err = allowance(ctx, tx, sh.App, n); err != nil {
+						return nil, err
+					}
+				}
 				rows, err := tx.QueryContext(ctx, q.Get("ClaimJobs"), queue, types,
-					sql.Named("app", sh.App.String()), sql.Named("limit", sh.N),
+					sql.Named("app", sh.App.String()), sql.Named("limit", n),
 					sql.Named("lease_token", p.LeaseToken.String()), sql.Named("lease_ms", millis(p.LeaseDuration)))
 				if err != nil {
 					return nil, err
@@ -43,6 +63,11 @@ func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job
 				one, err := collectJobs(rows)
 				if err != nil {
 					return nil, err
+				}
+				if spend != nil {
+					if err := spend(len(one)); err != nil {
+						return nil, err
+					}
 				}
 				claimed = append(claimed, one...)
 			}
@@ -54,6 +79,33 @@ func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job
 		return nil, err
 	}
 	return jobs, nil
+}
+
+// allowance cuts an app's share of a claim to what its limits allow (its running jobs under
+// max_running, the whole tokens of its rate bucket refilled to now) and returns a spend that
+// takes the tokens of the jobs claimed. The caller holds the write lock, so no other claim
+// counts or spends at the same time.
+func allowance(ctx context.Context, tx *sql.Tx, app uuid.UUID, share int) (int, func(taken int) error, error) {
+	var room int
+	var tokens sql.NullFloat64
+	var now int64
+	err := tx.QueryRowContext(ctx, q.Get("AppAllowance"), sql.Named("app", app.String())).Scan(&room, &tokens, &now)
+	if err != nil {
+		return 0, nil, err
+	}
+	n := share
+	if room >= 0 {
+		n = min(n, room)
+	}
+	if !tokens.Valid {
+		return max(n, 0), nil, nil
+	}
+	n = max(min(n, int(math.Floor(tokens.Float64))), 0)
+	return n, func(taken int) error {
+		_, err := tx.ExecContext(ctx, q.Get("SpendTokens"), sql.Named("app", app.String()),
+			sql.Named("tokens", tokens.Float64-float64(taken)), sql.Named("now", now))
+		return err
+	}, nil
 }
 
 // ExtendLeases renews the leases still held and returns their job ids.
