@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/sluicehq/sluice/alert"
 	"github.com/sluicehq/sluice/internal/validate"
 )
 
@@ -49,7 +50,18 @@ type Config struct {
 	// happen, for metrics; see Observer and package metrics. Its methods run on the engine's
 	// goroutines and must be fast and never block. Defaults to none.
 	Observer Observer
+
+	// Alerts, when set, makes a started client also run an alerter: it calls a Go callback
+	// and/or posts to a webhook when a job is dead-lettered or a failure group reaches a
+	// threshold, at least once, with retries (see package alert). Any number of processes
+	// may run one on the same database; each alert is delivered by one of them. Its Logger
+	// defaults to Logger, and its Observer to Observer when that implements alert.Observer
+	// (package metrics' does). Defaults to nil: no alerts.
+	Alerts *AlertConfig
 }
+
+// AlertConfig configures alerts; see package alert.
+type AlertConfig = alert.Config
 
 // QueueConfig configures one queue.
 type QueueConfig struct {
@@ -163,6 +175,20 @@ func (cfg *Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Alerts != nil {
+		a := *c.Alerts
+		if a.Logger == nil {
+			a.Logger = c.Logger
+		}
+		if o, ok := c.Observer.(alert.Observer); ok && a.Observer == nil {
+			a.Observer = o
+		}
+		// New checks the config and does nothing else: the client makes its alerter on Start.
+		if _, err := alert.New(nil, a); err != nil {
+			return c, err
+		}
+		c.Alerts = &a
 	}
 	return c, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicehq/sluice/alert"
 	"github.com/sluicehq/sluice/internal/clock"
 	"github.com/sluicehq/sluice/store"
 )
@@ -19,8 +20,9 @@ import (
 //	producer (claim) → executor (run handler) → completer (apply outcome, fenced)
 //
 // with the heartbeat renewing the leases of everything between claim and applied outcome,
-// the rescuer turning other workers' expired leases into failed attempts, and the listener
-// waking producers when jobs become ready.
+// the rescuer turning other workers' expired leases into failed attempts, the listener
+// waking producers when jobs become ready, and the alerter (with Config.Alerts) delivering
+// alerts.
 type engine struct {
 	st       store.Store
 	cfg      Config
@@ -30,6 +32,7 @@ type engine struct {
 	producers map[string]*producer // by queue
 	running   runningSet
 	completer *completer
+	alerter   *alert.Alerter // nil without Config.Alerts
 
 	fetchCancel context.CancelFunc // stops producers
 	jobsCtx     context.Context    // parent of every handler's context
@@ -50,7 +53,8 @@ var (
 
 // Start starts working the configured queues for the registered handlers: claiming due
 // jobs, running them, renewing their leases, rescuing other workers' expired leases and
-// listening for new jobs. ctx bounds start-up only. It fails if the schema is not fully
+// listening for new jobs, and delivering alerts if Config.Alerts is set. ctx bounds start-up
+// only. It fails if the schema is not fully
 // migrated, if a handler's queue is not in Config.Queues, or if the client is already running.
 func (c *Client) Start(ctx context.Context) error {
 	c.mu.Lock()
@@ -97,6 +101,11 @@ func (c *Client) Start(ctx context.Context) error {
 		e.producers[queue] = newProducer(e, queue, types, c.cfg.Queues[queue].Concurrency)
 	}
 	e.completer = newCompleter(e)
+	if c.cfg.Alerts != nil {
+		if e.alerter, err = alert.New(c.store, *c.cfg.Alerts); err != nil {
+			return err
+		}
+	}
 	e.start()
 	c.engine = e
 	return nil
@@ -133,7 +142,11 @@ func (e *engine) start() {
 			p.run(fetchCtx)
 		}()
 	}
-	for _, loop := range []func(context.Context){e.heartbeat, e.rescuer, e.listener} {
+	loops := []func(context.Context){e.heartbeat, e.rescuer, e.listener}
+	if e.alerter != nil {
+		loops = append(loops, e.alerter.Run)
+	}
+	for _, loop := range loops {
 		e.bgWG.Add(1)
 		go func() {
 			defer e.bgWG.Done()
@@ -170,6 +183,9 @@ func (e *engine) stop(ctx context.Context) error {
 	e.completer.stop()
 	e.bgCancel()
 	e.bgWG.Wait()
+	if e.alerter != nil {
+		e.alerter.Close()
+	}
 	e.jobsCancel(errShutdown)
 	e.log.Info("sluice: worker stopped")
 	return err
