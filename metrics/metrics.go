@@ -43,6 +43,10 @@
 //	sluice_lease_rescues_total{outcome}         expired leases this process rescued: outcome is
 //	                                            retried or dead_lettered (those dead-letters are not
 //	                                            in sluice_jobs_dead_lettered_total)
+//	sluice_alerts_delivered_total{event,sink}   alerts this process delivered (package alert): event
+//	                                            job.dead_lettered or group.threshold, sink callback
+//	                                            or webhook
+//	sluice_alerts_failed_total{event,sink}      alerts this process gave up on after its retries
 //
 // # Gauges read at scrape time
 //

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/alert"
 )
 
 // durationBuckets span handler run times from 1ms to 10min.
@@ -23,6 +24,8 @@ type observer struct {
 	rescuedRetried      prometheus.Counter
 	rescuedDeadLettered prometheus.Counter
 	series              sync.Map // seriesKey → *series
+
+	alertsDelivered, alertsFailed *prometheus.CounterVec
 }
 
 // seriesKey is the labels of a job's metrics, with the app still as its id.
@@ -38,7 +41,10 @@ type series struct {
 	duration                                                                        prometheus.Observer
 }
 
-var _ sluice.Observer = (*observer)(nil)
+var (
+	_ sluice.Observer = (*observer)(nil)
+	_ alert.Observer  = (*observer)(nil)
+)
 
 // newObserver makes the event metrics and registers them on reg.
 func newObserver(reg prometheus.Registerer) *observer {
@@ -69,7 +75,12 @@ func newObserver(reg prometheus.Registerer) *observer {
 		Help: "Jobs whose lease expired that this process rescued, by what became of them."}, []string{"outcome"})
 	o.rescuedRetried = rescues.WithLabelValues("retried")
 	o.rescuedDeadLettered = rescues.WithLabelValues("dead_lettered")
-	reg.MustRegister(o.duration, o.replayed, rescues)
+	alertLabels := []string{"event", "sink"}
+	o.alertsDelivered = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_delivered_total",
+		Help: "Alerts this process delivered, by event (job.dead_lettered, group.threshold) and sink (callback, webhook)."}, alertLabels)
+	o.alertsFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_failed_total",
+		Help: "Alerts this process gave up on after its retries (or an answer not worth retrying), by event and sink."}, alertLabels)
+	reg.MustRegister(o.duration, o.replayed, rescues, o.alertsDelivered, o.alertsFailed)
 	return o
 }
 
@@ -129,3 +140,13 @@ func (o *observer) LeasesRescued(retried, deadLettered int) {
 
 // DeadReplayed counts replayed entries.
 func (o *observer) DeadReplayed(n int) { o.replayed.Add(float64(n)) }
+
+// AlertDelivered counts an alert delivered to a sink.
+func (o *observer) AlertDelivered(event, sink string) {
+	o.alertsDelivered.WithLabelValues(event, sink).Inc()
+}
+
+// AlertFailed counts an alert a sink gave up on.
+func (o *observer) AlertFailed(event, sink string) {
+	o.alertsFailed.WithLabelValues(event, sink).Inc()
+}
