@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,8 +26,10 @@ const shutdownGrace = 10 * time.Second
 
 func (c *cli) serveCommand() *cobra.Command {
 	var (
-		addr          string
-		publicMetrics bool
+		addr           string
+		publicMetrics  bool
+		alertWebhook   string
+		alertThreshold int64
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -40,23 +43,61 @@ Every route but /healthz and the web UI's pages needs a token: make one with 'sl
 create --admin' (or --app APP [--read-only]) and send it as Authorization: Bearer TOKEN, or
 log in to the web UI with it. /metrics needs an admin token unless --public-metrics.
 
+With --alert-webhook URL it also delivers alerts (see package alert and the README): a
+signed JSON POST for every job that is dead-lettered and, with --alert-group-threshold N, for
+every failure group that reaches N un-replayed entries. The signing secret comes from the
+environment variable SLUICE_ALERT_SECRET (never a flag, which other users could read in the
+process list); without it the requests are unsigned. Every process running serve with the
+flag shares the work: each alert is delivered at least once, by one of them.
+
 When it is ready, it prints the URL it listens on to stderr (with --json, also
 {"url": "..."} on stdout). SIGTERM or Ctrl-C stops it gracefully: requests in flight get
 up to 10s to finish.`,
 		Example: `  sluice serve
   sluice serve --addr 0.0.0.0:8080 --public-metrics
-  sluice serve --addr 127.0.0.1:0 --json    # a free port; stdout says which`,
+  sluice serve --addr 127.0.0.1:0 --json    # a free port; stdout says which
+  SLUICE_ALERT_SECRET=... sluice serve --alert-webhook https://hooks.example.com/sluice --alert-group-threshold 50`,
 		Args: cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			if err := checkAddr(addr); err != nil {
 				return err
 			}
-			return c.runServe(cmd.Context(), addr, publicMetrics)
+			alerts, err := c.alertConfig(alertWebhook, alertThreshold, cmd.Flags().Changed("alert-group-threshold"))
+			if err != nil {
+				return err
+			}
+			return c.runServe(cmd.Context(), addr, publicMetrics, alerts)
 		}),
 	}
 	cmd.Flags().StringVar(&addr, "addr", defaultAddr, "host:port to listen on (port 0: any free port)")
 	cmd.Flags().BoolVar(&publicMetrics, "public-metrics", false, "serve /metrics without a token")
+	cmd.Flags().StringVar(&alertWebhook, "alert-webhook", "", "POST an alert to this URL for every dead-lettered job (secret: $"+alertSecretEnv+")")
+	cmd.Flags().Int64Var(&alertThreshold, "alert-group-threshold", 0, "with --alert-webhook, also alert when a failure group reaches N un-replayed entries")
 	return cmd
+}
+
+// alertSecretEnv names the environment variable that holds the webhook's signing secret.
+const alertSecretEnv = "SLUICE_ALERT_SECRET"
+
+// alertConfig is the alerts serve's flags ask for, or nil for none.
+func (c *cli) alertConfig(webhook string, threshold int64, thresholdSet bool) (*sluice.AlertConfig, error) {
+	if webhook == "" {
+		if thresholdSet {
+			return nil, flagError("alert-group-threshold", "needs --alert-webhook")
+		}
+		return nil, nil
+	}
+	if u, err := url.Parse(webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, flagError("alert-webhook", "must be an http:// or https:// URL, got %q", webhook)
+	}
+	if threshold < 0 || (thresholdSet && threshold == 0) {
+		return nil, flagError("alert-group-threshold", "must be at least 1, got %d", threshold)
+	}
+	secret := c.getenv(alertSecretEnv)
+	if secret == "" {
+		c.notice("Alert webhooks are unsigned: set %s to sign them.", alertSecretEnv)
+	}
+	return &sluice.AlertConfig{WebhookURL: webhook, WebhookSecret: secret, GroupThreshold: threshold}, nil
 }
 
 // checkAddr checks an --addr value's shape: host:port.
@@ -72,7 +113,7 @@ type serveOutput struct {
 	URL string `json:"url"`
 }
 
-func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool) error {
+func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool, alerts *sluice.AlertConfig) error {
 	url, err := c.resolveDatabaseURL()
 	if err != nil {
 		return err
@@ -87,11 +128,11 @@ func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool) err
 		return err
 	}
 	m := metrics.New(st, nil)
-	client, err := sluice.NewClient(st, &sluice.Config{Observer: m.Observer(), Logger: logger})
+	client, err := sluice.NewClient(st, &sluice.Config{Observer: m.Observer(), Logger: logger, Alerts: alerts})
 	if err != nil {
 		return err
 	}
-	// With no handlers, a started client runs only the upkeep: lease rescue.
+	// With no handlers, a started client runs only the upkeep: lease rescue, and alerts.
 	if err := client.Start(ctx); err != nil {
 		return err
 	}
