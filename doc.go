@@ -60,6 +60,14 @@
 // last errors match once numbers, ids, addresses and quoted values are masked — and
 // Filter.Group lists, replays or purges one group (docs/triage.md).
 //
+// # Alerts
+//
+// With Config.Alerts, a started client also calls a Go callback and/or posts a signed
+// webhook when a job is dead-lettered or a failure group reaches a threshold (package
+// alert). The alerts are queued in the database with the entries and leased by whichever
+// process runs alerts, so they are delivered at least once and never skipped, however many
+// processes run them.
+//
 // # Logs and metrics
 //
 // The client logs with log/slog (Config.Logger): start and stop, failures of its own work,
