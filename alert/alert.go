@@ -29,7 +29,8 @@
 //
 // Alerts start with the migration that adds them (0007_alerts): entries dead-lettered before
 // are not alerted. Entries dead-lettered while no alerter runs wait for one and are alerted
-// when it starts, however many they are.
+// when it starts, however many they are. An entry deleted (purged) before its alert was
+// delivered takes its pending alert with it.
 //
 // # Webhook
 //
