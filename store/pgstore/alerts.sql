@@ -44,7 +44,8 @@ SELECT count(*) FROM acked;
 -- The failure groups (as DeadGroups counts them) with at least $1 un-replayed entries, the
 -- largest $4 first, each claimed for $2 for $3 ms: inserted with a new id from $5 if the group
 -- has no crossing yet, or taken over if its crossing was claimed but neither sent nor still
--- leased. A concurrent claim of the same group waits for this one and then finds it leased.
+-- leased. A concurrent claim of the same group waits for this one and then finds it leased;
+-- rows are written in key order, so two claims cannot deadlock.
 -- Answers the groups claimed.
 WITH due AS (
     SELECT app_id, type, coalesce(error_signature, 'unknown') AS signature, count(*) AS entries
@@ -60,6 +61,7 @@ WITH due AS (
 INSERT INTO alert_groups AS a (app_id, type, signature, id, count, lease_token, lease_expires_at)
 SELECT app_id, type, signature, ($5::uuid[])[n], entries, $2, now() + $3 * interval '1 millisecond'
 FROM numbered
+ORDER BY app_id, type COLLATE "C", signature COLLATE "C" -- one lock order for every claimer
 ON CONFLICT (app_id, type, signature) DO UPDATE
 SET count = EXCLUDED.count, lease_token = EXCLUDED.lease_token, lease_expires_at = EXCLUDED.lease_expires_at
 WHERE a.alerted_at IS NULL AND a.lease_expires_at < now()
