@@ -380,14 +380,14 @@ func TestWebhookClientErrorNotRetried(t *testing.T) {
 }
 
 // TestTwoAlertersDeliverEachOnce: two alerters, each with its own connections, polling the
-// same database at once deliver every alert exactly once between them.
+// same database at once deliver every alert exactly once between them, the group's too.
 func TestTwoAlertersDeliverEachOnce(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, url string) {
 		st1, st2 := openStore(t, url), openStore(t, url)
 		app := createApp(t, st1)
 		ids := deadLetter(t, st1, app.ID, "email.send", 60, "boom")
 		rcv := newReceiver(t, nil)
-		cfg := alert.Config{WebhookURL: rcv.srv.URL, WebhookSecret: secret, BatchSize: 7}
+		cfg := alert.Config{WebhookURL: rcv.srv.URL, WebhookSecret: secret, BatchSize: 7, GroupThreshold: 10}
 		a1, a2 := newAlerter(t, st1, cfg), newAlerter(t, st2, cfg)
 
 		var wg sync.WaitGroup
@@ -409,9 +409,31 @@ func TestTwoAlertersDeliverEachOnce(t *testing.T) {
 		if total := results[0].Entries + results[1].Entries; total != 60 {
 			t.Fatalf("the alerters acknowledged %d and %d alerts, want 60 in all", results[0].Entries, results[1].Entries)
 		}
-		wantDeliveredOnce(t, rcv, ids, "two alerters")
-		if n := len(rcv.requests()); n != 60 {
-			t.Fatalf("the receiver got %d requests, want 60", n)
+		if groups := results[0].Groups + results[1].Groups; groups != 1 {
+			t.Fatalf("the alerters sent %d and %d group alerts, want 1 in all", results[0].Groups, results[1].Groups)
+		}
+		var entryRequests []request
+		for _, q := range rcv.requests() {
+			if q.event == alert.EventDeadLettered {
+				entryRequests = append(entryRequests, q)
+			}
+		}
+		if n := len(entryRequests); n != 60 {
+			t.Fatalf("the receiver got %d dead-letter requests, want 60", n)
+		}
+		delivered := rcv.delivered()
+		for _, q := range rcv.requests() {
+			if q.event == alert.EventGroupThreshold {
+				delete(delivered, q.id)
+			}
+		}
+		if len(delivered) != 60 {
+			t.Fatalf("%d distinct entries delivered, want 60", len(delivered))
+		}
+		for _, id := range ids {
+			if delivered[id.String()] != 1 {
+				t.Fatalf("entry %s delivered %d times", id, delivered[id.String()])
+			}
 		}
 	})
 }
