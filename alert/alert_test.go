@@ -490,6 +490,60 @@ func TestRestartResumes(t *testing.T) {
 	})
 }
 
+// TestFrozenAlerterIsTakenOver: an alerter that hangs in the middle of a delivery (a frozen
+// or dead process: it neither acknowledges nor gives back) loses its alerts when its lease
+// expires; another alerter delivers all of them, the interrupted one included, and the
+// frozen one's late acknowledgement changes nothing.
+func TestFrozenAlerterIsTakenOver(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		st1, st2 := openStore(t, url), openStore(t, url)
+		app := createApp(t, st1)
+		ids := deadLetter(t, st1, app.ID, "email.send", 3, "boom")
+
+		blocked, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			io.Copy(io.Discard, req.Body)
+			once.Do(func() { close(blocked) })
+			select {
+			case <-release:
+			case <-req.Context().Done():
+			}
+		}))
+		t.Cleanup(hang.Close)
+		frozen := newAlerter(t, st1, alert.Config{WebhookURL: hang.URL, AttemptTimeout: time.Hour})
+		alert.SetLease(frozen, 100*time.Millisecond)
+		done := make(chan alert.PollResult, 1)
+		go func() {
+			res, _ := frozen.Poll(context.WithoutCancel(t.Context()))
+			done <- res
+		}()
+		<-blocked
+
+		rcv := newReceiver(t, nil)
+		other := newAlerter(t, st2, alert.Config{WebhookURL: rcv.srv.URL})
+		deadline := time.Now().Add(30 * time.Second)
+		for len(rcv.delivered()) < 3 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the other alerter delivered %d of 3 alerts", len(rcv.delivered()))
+			}
+			poll(t, other)
+			time.Sleep(10 * time.Millisecond)
+		}
+		wantDeliveredOnce(t, rcv, ids, "after the takeover")
+
+		// The frozen alerter wakes up: its delivery "succeeds", its acknowledgement finds the
+		// lease gone, and it delivers nothing more.
+		close(release)
+		if res := <-done; res.Entries != 0 {
+			t.Fatalf("the frozen alerter acknowledged %d alerts it no longer held", res.Entries)
+		}
+		if res := poll(t, other); res.Entries != 0 {
+			t.Fatalf("%d alerts left after the takeover", res.Entries)
+		}
+	})
+}
+
 // TestGroupThresholdOnce: a failure group alerts once when it reaches the threshold, not on
 // every poll nor after a restart, and again only after falling below and crossing anew.
 func TestGroupThresholdOnce(t *testing.T) {
