@@ -121,6 +121,10 @@ type DeadJob struct {
 	// ErrorSignature names the entry's failure group: the signature of its last error (see
 	// FailureGroup). Empty for an entry written without one, which is in the group "unknown".
 	ErrorSignature string `json:"errorSignature,omitempty"`
+	// ReplayOf is the entry this entry's job was replayed from, when it was: the replay failed
+	// again, so replaying this entry may loop. Bulk replays skip such entries unless told to
+	// include them.
+	ReplayOf *uuid.UUID `json:"replayOf,omitempty"`
 }
 
 // LastError returns the text of the entry's newest error, or "" if its history is empty.

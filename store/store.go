@@ -89,7 +89,12 @@ type Store interface {
 	ReplayDead(ctx context.Context, params ReplayParams) (Job, error)
 	// ReplayDeadBatch replays up to Limit un-replayed entries matching the filter whose ids lie
 	// in the batch's window, newest first, in one transaction. Entries whose unique key is held
-	// by a live job are skipped and counted as conflicts.
+	// by a live job are skipped and counted as conflicts; with PayloadPatch, entries whose
+	// patched payload is invalid (over 1 MiB) are skipped and counted as Invalid; with
+	// SkipLoops, entries produced by a replay are skipped and counted as Loops. With Op set
+	// the batch is fenced by the operation's lease and advances it (see ReplayOps): it returns
+	// ErrLeaseLost and changes nothing when the lease is not the caller's or the operation is
+	// not running.
 	ReplayDeadBatch(ctx context.Context, filter DeadFilter, batch ReplayBatch) (ReplayBatchResult, error)
 	// DeleteDead deletes one entry, replayed or not, or returns ErrNotFound. With audit set, the
 	// deletion is recorded in the audit log in the same transaction.
@@ -122,6 +127,9 @@ type Store interface {
 
 	// Alerts is the durable state of dead-letter and failure-group alerts.
 	Alerts
+
+	// ReplayOps is the durable state of bulk replays run as operations.
+	ReplayOps
 
 	// Health reports what an operator watches in the database itself: table sizes and dead
 	// rows, transaction-id age, and settings that weaken durability. It expects a migrated
@@ -303,6 +311,19 @@ type ReplayBatch struct {
 	// Audit, when set, adds the batch's replayed count to the operation's audit row in the
 	// same transaction.
 	Audit *Audit
+	// Attempts, when not 0, is every new job's max_attempts (else the entry's own, or
+	// Defaults.MaxAttempts).
+	Attempts int
+	// PayloadPatch, when set, is a JSON merge patch (RFC 7386, a JSON object) applied to
+	// each entry's payload for its new job; the entry keeps its own.
+	PayloadPatch json.RawMessage
+	// SkipLoops leaves un-replayed the entries whose job was itself a replay (ReplayOf set).
+	SkipLoops bool
+	// Op, when set, runs the batch for a replay operation under its lease: the batch starts
+	// below the operation's cursor (Before is ignored), and advances the cursor and counts,
+	// renews the lease, and marks the operation done when the batch is its last, all in the
+	// batch's transaction.
+	Op *ReplayOpLease
 }
 
 // PurgeBatch is one bounded step of a purge.
@@ -321,8 +342,14 @@ type ReplayBatchResult struct {
 	Replayed   int
 	// Conflicts are entries skipped because their unique key is held by a live job.
 	Conflicts int
+	// Invalid are entries skipped because their patched payload is invalid.
+	Invalid int
+	// Loops are entries skipped because their job was itself a replay (with SkipLoops).
+	Loops int
 	// LastID is the oldest id considered, the cursor for the next batch.
 	LastID *uuid.UUID
+	// Op is the operation after the batch, when the batch ran for one.
+	Op *ReplayOp
 }
 
 // TypeStats counts one app's jobs of one type by state.

@@ -87,8 +87,46 @@ func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job
 }
 
 // ReplayDeadBatch replays one bounded batch of a bulk replay in one statement (see the query),
-// then wakes the workers if it replayed any.
+// then wakes the workers if it replayed any. For an operation (b.Op), the statement runs in a
+// transaction that first locks the operation under its lease (LockReplayOp) and ends by
+// advancing it (AdvanceReplayOp).
 func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store.ReplayBatch) (store.ReplayBatchResult, error) {
+	var res store.ReplayBatchResult
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		res = store.ReplayBatchResult{}
+		before := b.Before
+		if b.Op != nil {
+			var cursor *uuid.UUID
+			err := tx.QueryRow(ctx, qr.Get("LockReplayOp"), b.Op.ID, b.Op.Token).Scan(&cursor)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return store.ErrLeaseLost
+			}
+			if err != nil {
+				return err
+			}
+			before = cursor
+		}
+		if err := s.replayBatch(ctx, tx, f, b, before, &res); err != nil {
+			return err
+		}
+		if b.Op == nil {
+			return nil
+		}
+		op, err := advanceOp(ctx, tx, b, res)
+		res.Op = &op
+		return err
+	})
+	if err != nil {
+		return store.ReplayBatchResult{}, err
+	}
+	if res.Replayed > 0 {
+		s.notifier.kick()
+	}
+	return res, nil
+}
+
+// replayBatch runs the ReplayDeadBatch statement.
+func (s *Store) replayBatch(ctx context.Context, tx pgx.Tx, f store.DeadFilter, b store.ReplayBatch, before *uuid.UUID, res *store.ReplayBatchResult) error {
 	// As text: a one-off plan (QueryExecModeExec) sends parameters without their types.
 	jobIDs := make([]string, b.Limit)
 	for i := range jobIDs {
@@ -103,18 +141,27 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 			details = string(a.Details)
 		}
 	}
-	var res store.ReplayBatchResult
-	err := s.pool.QueryRow(ctx, q.Get("ReplayDeadBatch"), pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter,
-		f.FailedBefore, f.ErrorContains, f.Through, b.Before, b.Limit, b.Defaults.Queue, b.Defaults.MaxAttempts,
-		jobIDs, auditID, actor, action, auditApp, details, f.Group).Scan(&res.Considered, &res.Replayed, &res.LastID)
+	var patch *string
+	if len(b.PayloadPatch) > 0 {
+		p := string(b.PayloadPatch)
+		patch = &p
+	}
+	err := tx.QueryRow(ctx, q.Get("ReplayDeadBatch"), pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter,
+		f.FailedBefore, f.ErrorContains, f.Through, before, b.Limit, b.Defaults.Queue, b.Defaults.MaxAttempts,
+		jobIDs, auditID, actor, action, auditApp, details, f.Group, b.Attempts, patch, b.SkipLoops,
+		store.MaxPatchedPayload).Scan(&res.Considered, &res.Replayed, &res.Loops, &res.Invalid, &res.LastID)
 	if err != nil {
-		return store.ReplayBatchResult{}, err
+		return err
 	}
-	if res.Replayed > 0 {
-		s.notifier.kick()
-	}
-	res.Conflicts = res.Considered - res.Replayed
-	return res, nil
+	res.Conflicts = res.Considered - res.Replayed - res.Loops - res.Invalid
+	return nil
+}
+
+// advanceOp moves the operation past the batch, in the batch's transaction.
+func advanceOp(ctx context.Context, tx pgx.Tx, b store.ReplayBatch, res store.ReplayBatchResult) (store.ReplayOp, error) {
+	rows, _ := tx.Query(ctx, qr.Get("AdvanceReplayOp"), b.Op.ID, res.LastID, res.Considered, res.Replayed,
+		res.Conflicts+res.Invalid, res.Loops, store.BatchNote(res), res.Considered < b.Limit, millis(b.Op.Lease))
+	return pgx.CollectExactlyOneRow(rows, scanReplayOp)
 }
 
 // DeleteDead deletes one entry, or returns store.ErrNotFound.
@@ -156,7 +203,7 @@ func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 	var maxAttempts *int32
 	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, (*[]byte)(&d.Payload), &d.Attempts,
 		&d.ErrorHistory, &d.FailedAt, &d.ReplayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
-		&d.ReplayJobID, &sig)
+		&d.ReplayJobID, &sig, &d.ReplayOf)
 	if err != nil {
 		return d, err
 	}

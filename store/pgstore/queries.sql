@@ -213,7 +213,8 @@ RETURNING j.id;
 
 -- name: DeadLetterJobs
 -- The job leaves jobs and its entry enters job_dlq in this one statement: both or neither.
--- $5 are the signatures of the errors (internal/signature), computed by the caller.
+-- $5 are the signatures of the errors (internal/signature), computed by the caller. A job that
+-- was a replay carries its entry into the new one's replay_of (the replay-loop flag).
 WITH f AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[]) AS f(id, token, error, dead_id, signature)
 ), moved AS (
@@ -221,14 +222,14 @@ WITH f AS (
     USING f
     WHERE j.id = f.id AND j.lease_token = f.token
     RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.attempts, j.max_attempts,
-              j.unique_key, j.error_history, f.error, f.dead_id, f.signature
+              j.unique_key, j.error_history, f.error, f.dead_id, f.signature, j.replayed_from
 )
 INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-                     queue, priority, max_attempts, unique_key, error_signature)
+                     queue, priority, max_attempts, unique_key, error_signature, replay_of)
 SELECT dead_id, id, app_id, type, payload, attempts,
        error_history || jsonb_build_array(jsonb_build_object(
            'error', error, 'timestamp', floor(extract(epoch FROM now()) * 1000)::bigint)),
-       now(), queue, priority, max_attempts, unique_key, signature
+       now(), queue, priority, max_attempts, unique_key, signature, replayed_from
 FROM moved
 RETURNING original_job_id;
 
@@ -259,7 +260,7 @@ FOR UPDATE SKIP LOCKED;
 -- group's signature, where 'unknown' (signature.Unknown) matches the entries written without
 -- one. Run with custom plans so the folded filter can use the partial indexes.
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
 FROM job_dlq
 WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($2::text = '' OR type = $2)
@@ -282,7 +283,7 @@ LIMIT $11;
 -- filter — then their rows by primary key: no sort, and no scan of other apps' entries.
 SELECT d.id, d.original_job_id, d.app_id, d.type, d.payload, d.attempts, d.error_history,
        d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id,
-       d.error_signature
+       d.error_signature, d.replay_of
 FROM (
     SELECT id FROM job_dlq
     WHERE app_id = $1
@@ -306,7 +307,7 @@ ORDER BY page.id DESC;
 -- ListDead for a filter naming a type but no app: as ListDeadByApp, through idx_job_dlq_type.
 SELECT d.id, d.original_job_id, d.app_id, d.type, d.payload, d.attempts, d.error_history,
        d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id,
-       d.error_signature
+       d.error_signature, d.replay_of
 FROM (
     SELECT id FROM job_dlq
     WHERE ($1::uuid IS NULL OR app_id = $1)
@@ -342,7 +343,7 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
 
 -- name: GetDead
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
 FROM job_dlq WHERE id = $1;
 
 -- name: GetDeadReplayedAt
@@ -371,10 +372,14 @@ RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_atte
 -- skipped); insert a job for each, with the ids the caller made, skipping those whose unique
 -- key a live job holds; mark the entries whose job was inserted as replayed; and add their
 -- count to the operation's audit row ($12, when not null). $17 is the filter's failure group.
--- Answers how many entries the batch looked at, how many it replayed, and the oldest id it
--- looked at (the next batch's cursor).
+-- $18, when not 0, is the new jobs' max_attempts; $19, when not null, a JSON merge patch
+-- (RFC 7386, sluice_merge_patch) applied to each payload, whose result must be at most $21
+-- bytes as text, else the entry is left un-replayed; $20 leaves un-replayed the entries whose
+-- job was itself a replay (replay_of set). Answers how many entries the batch looked at, how
+-- many it replayed, how many it left as loops and as invalid, and the oldest id it looked at
+-- (the next batch's cursor).
 WITH picked AS (
-    SELECT id, app_id, type, queue, priority, payload, max_attempts, unique_key
+    SELECT id, app_id, type, queue, priority, payload, max_attempts, unique_key, replay_of
     FROM job_dlq
     WHERE ($1::uuid IS NULL OR app_id = $1)
       AND ($2::text = '' OR type = $2)
@@ -390,12 +395,21 @@ WITH picked AS (
     LIMIT $8
     FOR UPDATE
 ), numbered AS (
-    SELECT p.*, row_number() OVER (ORDER BY p.id DESC) AS n FROM picked AS p
+    SELECT p.*, row_number() OVER (ORDER BY p.id DESC) AS n,
+           ($20::boolean AND p.replay_of IS NOT NULL) AS is_loop,
+           CASE WHEN $19::jsonb IS NULL THEN p.payload
+                ELSE sluice_merge_patch(p.payload, $19::jsonb) END AS new_payload
+    FROM picked AS p
+), checked AS (
+    SELECT nb.*, ($19::jsonb IS NULL OR octet_length(nb.new_payload::text) <= $21) AS valid
+    FROM numbered AS nb
 ), inserted AS (
     INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, unique_key, replayed_from)
-    SELECT ($11::uuid[])[n], app_id, type, coalesce(queue, $9), coalesce(priority, 0), payload,
-           coalesce(max_attempts, $10), unique_key, id
-    FROM numbered
+    SELECT ($11::uuid[])[n], app_id, type, coalesce(queue, $9), coalesce(priority, 0), new_payload,
+           CASE WHEN $18::integer > 0 THEN $18::integer ELSE coalesce(max_attempts, $10) END,
+           unique_key, id
+    FROM checked
+    WHERE NOT is_loop AND valid
     ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
     DO NOTHING
     RETURNING id, replayed_from
@@ -412,6 +426,8 @@ WITH picked AS (
     ON CONFLICT (id) DO UPDATE SET count = audit_log.count + EXCLUDED.count
 )
 SELECT (SELECT count(*) FROM picked), (SELECT count(*) FROM marked),
+       (SELECT count(*) FROM checked WHERE is_loop),
+       (SELECT count(*) FROM checked WHERE NOT is_loop AND NOT valid),
        (SELECT id FROM picked ORDER BY id LIMIT 1);
 
 -- name: DeleteDead

@@ -129,18 +129,39 @@ func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job
 }
 
 // ReplayDeadBatch replays one bounded batch of a bulk replay in one transaction: select the
-// batch's entries, insert their jobs (skipping unique-key conflicts), mark those replayed.
+// batch's entries, insert their jobs (skipping unique-key conflicts, replay loops when asked,
+// and invalid patched payloads), mark those replayed. For an operation (b.Op) the transaction
+// first checks the operation's lease (the write lock keeps it so until commit) and ends by
+// advancing the operation.
 func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store.ReplayBatch) (store.ReplayBatchResult, error) {
 	var res store.ReplayBatchResult
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res = store.ReplayBatchResult{}
+		before := b.Before
+		if b.Op != nil {
+			var cursor *uuid.UUID
+			err := tx.QueryRowContext(ctx, qr.Get("LockReplayOp"), sql.Named("id", b.Op.ID.String()),
+				sql.Named("token", b.Op.Token.String())).Scan(&cursor)
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrLeaseLost
+			}
+			if err != nil {
+				return err
+			}
+			before = cursor
+		}
+		var patch any
+		if len(b.PayloadPatch) > 0 {
+			patch = string(b.PayloadPatch)
+		}
 		args := []any{
 			sql.Named("app_id", nullID(f.AppID)), sql.Named("type", f.Type),
 			sql.Named("failed_after", nullMicros(f.FailedAfter)), sql.Named("failed_before", nullMicros(f.FailedBefore)),
 			sql.Named("error_contains", f.ErrorContains), sql.Named("through", nullID(f.Through)),
-			sql.Named("before", nullID(b.Before)), sql.Named("limit", b.Limit),
+			sql.Named("before", nullID(before)), sql.Named("limit", b.Limit),
 			sql.Named("default_queue", b.Defaults.Queue), sql.Named("default_max_attempts", b.Defaults.MaxAttempts),
-			sql.Named("group", f.Group),
+			sql.Named("group", f.Group), sql.Named("patch", patch), sql.Named("attempts", b.Attempts),
+			sql.Named("max_payload", store.MaxPatchedPayload), sql.Named("skip_loops", b.SkipLoops),
 		}
 		rows, err := tx.QueryContext(ctx, q.Get("SelectDeadForReplay"), args...)
 		if err != nil {
@@ -151,9 +172,21 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 			var e store.InsertJob
 			var entryID uuid.UUID
 			var payload string
-			if err := rows.Scan(&entryID, &e.AppID, &e.Type, &e.Queue, &e.Priority, &payload, &e.MaxAttempts, &e.UniqueKey); err != nil {
+			var valid, loop bool
+			if err := rows.Scan(&entryID, &e.AppID, &e.Type, &e.Queue, &e.Priority, &payload, &e.MaxAttempts, &e.UniqueKey, &valid, &loop); err != nil {
 				rows.Close()
 				return err
+			}
+			res.Considered++
+			last := entryID
+			res.LastID = &last
+			switch {
+			case loop:
+				res.Loops++
+				continue
+			case !valid:
+				res.Invalid++
+				continue
 			}
 			e.ID, e.Payload, e.ReplayedFrom = newID(), json.RawMessage(payload), &entryID
 			jobs = append(jobs, e)
@@ -162,30 +195,39 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		res.Considered = len(jobs)
-		if len(jobs) == 0 {
-			return nil
-		}
-		last := *jobs[len(jobs)-1].ReplayedFrom
-		res.LastID = &last
-		inserted, err := insertBatch(ctx, tx, jobs)
-		if err != nil {
-			return err
-		}
-		replays := make([][2]uuid.UUID, 0, len(inserted))
-		for _, j := range jobs {
-			if _, ok := inserted[j.ID]; ok {
-				replays = append(replays, [2]uuid.UUID{*j.ReplayedFrom, j.ID})
-			}
-		}
-		if len(replays) > 0 {
-			if _, err := tx.ExecContext(ctx, q.Get("MarkReplayed"), sql.Named("replays", jsonParam(replays))); err != nil {
+		if len(jobs) > 0 {
+			inserted, err := insertBatch(ctx, tx, jobs)
+			if err != nil {
 				return err
 			}
+			replays := make([][2]uuid.UUID, 0, len(inserted))
+			for _, j := range jobs {
+				if _, ok := inserted[j.ID]; ok {
+					replays = append(replays, [2]uuid.UUID{*j.ReplayedFrom, j.ID})
+				}
+			}
+			if len(replays) > 0 {
+				if _, err := tx.ExecContext(ctx, q.Get("MarkReplayed"), sql.Named("replays", jsonParam(replays))); err != nil {
+					return err
+				}
+			}
+			res.Replayed = len(replays)
 		}
-		res.Replayed = len(replays)
-		res.Conflicts = res.Considered - res.Replayed
-		return recordAudit(ctx, tx, b.Audit, res.Replayed)
+		res.Conflicts = res.Considered - res.Replayed - res.Loops - res.Invalid
+		if err := recordAudit(ctx, tx, b.Audit, res.Replayed); err != nil {
+			return err
+		}
+		if b.Op == nil {
+			return nil
+		}
+		op, err := scanReplayOp(tx.QueryRowContext(ctx, qr.Get("AdvanceReplayOp"),
+			sql.Named("id", b.Op.ID.String()), sql.Named("cursor", nullID(res.LastID)),
+			sql.Named("matched", res.Considered), sql.Named("replayed", res.Replayed),
+			sql.Named("failed", res.Conflicts+res.Invalid), sql.Named("skipped", res.Loops),
+			sql.Named("note", store.BatchNote(res)), sql.Named("last", res.Considered < b.Limit),
+			sql.Named("lease_ms", b.Op.Lease.Milliseconds())))
+		res.Op = &op
+		return err
 	})
 	return res, err
 }
@@ -236,7 +278,7 @@ func scanDead(row scanner) (store.DeadJob, error) {
 	var priority, maxAttempts sql.NullInt64
 	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, &payload, &d.Attempts,
 		&history, &failedAt, &replayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
-		&d.ReplayJobID, &sig)
+		&d.ReplayJobID, &sig, &d.ReplayOf)
 	if err != nil {
 		return store.DeadJob{}, err
 	}

@@ -232,14 +232,15 @@ RETURNING id;
 -- into job_dlq with its last error appended. DeleteDeadLettered, in the same transaction,
 -- removes exactly the jobs this returns: both or neither. :finishes is an array of
 -- [job_id, token, error, delay_ms, dead_id, signature], one per job; signature is the error's
--- (internal/signature), computed by the caller.
+-- (internal/signature), computed by the caller. A job that was a replay carries its entry into
+-- the new one's replay_of (the replay-loop flag).
 INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-                     queue, priority, max_attempts, unique_key, error_signature)
+                     queue, priority, max_attempts, unique_key, error_signature, replay_of)
 SELECT f.value ->> 4, j.id, j.app_id, j.type, j.payload, j.attempts,
        json_insert(j.error_history, '$[#]', json_object(
            'error', f.value ->> 2, 'timestamp', CAST(round(unixepoch('subsec') * 1000) AS INTEGER))),
        CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000,
-       j.queue, j.priority, j.max_attempts, j.unique_key, f.value ->> 5
+       j.queue, j.priority, j.max_attempts, j.unique_key, f.value ->> 5, j.replayed_from
 FROM json_each(:finishes) AS f
 JOIN jobs AS j ON j.id = f.value ->> 0 AND j.lease_token = f.value ->> 1
 RETURNING original_job_id;
@@ -275,7 +276,7 @@ WHERE id = :id AND lease_token = :lease_token AND status = 'running'
 -- case-sensitive substring of any entry of the history. :group is a failure group's
 -- signature, where 'unknown' (signature.Unknown) matches the entries written without one.
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
 FROM job_dlq
 WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:type = '' OR type = :type)
@@ -308,7 +309,7 @@ WHERE (:app_id IS NULL OR app_id = :app_id)
 
 -- name: GetDead
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
 FROM job_dlq WHERE id = :id;
 
 -- name: GetDeadReplayedAt
@@ -338,8 +339,15 @@ RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_atte
 -- name: SelectDeadForReplay
 -- One batch of a bulk replay: un-replayed entries below the cursor, newest first. The
 -- transaction's write lock keeps a concurrent single replay from taking one of them meanwhile.
-SELECT id, app_id, type, coalesce(queue, :default_queue), coalesce(priority, 0), payload,
-       coalesce(max_attempts, :default_max_attempts), coalesce(unique_key, '')
+-- Each comes with its new job's payload (:patch, when not null, is a JSON merge patch,
+-- RFC 7386, applied with json_patch), whether that payload is valid (at most :max_payload
+-- bytes), and whether the entry is a possible replay loop (its job was a replay) to skip.
+SELECT id, app_id, type, coalesce(queue, :default_queue), coalesce(priority, 0),
+       CASE WHEN :patch IS NULL THEN payload ELSE json_patch(payload, :patch) END AS new_payload,
+       CASE WHEN :attempts > 0 THEN :attempts ELSE coalesce(max_attempts, :default_max_attempts) END,
+       coalesce(unique_key, ''),
+       :patch IS NULL OR length(CAST(json_patch(payload, :patch) AS BLOB)) <= :max_payload,
+       :skip_loops AND replay_of IS NOT NULL
 FROM job_dlq
 WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:type = '' OR type = :type)

@@ -105,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"DLQ", testDLQ},
 		{"Replay", testReplay},
 		{"ReplayBatch", testReplayBatch},
+		{"ReplayOps", testReplayOps},
 		{"Purge", testPurge},
 		{"Groups", testGroups},
 		{"Alerts", testAlerts},

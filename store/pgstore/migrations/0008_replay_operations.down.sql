@@ -1,0 +1,3 @@
+DROP FUNCTION sluice_merge_patch(jsonb, jsonb);
+ALTER TABLE job_dlq DROP COLUMN replay_of;
+DROP TABLE replay_operations;
