@@ -3,7 +3,6 @@ package sluice
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -212,14 +211,28 @@ func (c *Client) typeDefaults(jobType string) store.ReplayDefaults {
 	return def
 }
 
-// ReplayOptions tune a bulk replay.
+// ReplayOptions tune a bulk replay (ReplayMany, StartReplay).
 type ReplayOptions struct {
 	// DryRun counts what would be replayed and changes nothing.
 	DryRun bool
 	// Rate caps replays per second; 0 means as fast as the batches go.
 	Rate float64
 	// BatchSize is how many entries one transaction replays, 1..1000. Defaults to 1000.
+	// ReplayMany only: an operation's batches are 1000 entries, fewer with a Rate.
 	BatchSize int
+	// Attempts, when not 0, is the attempt budget (max_attempts, 1..1000) of every replayed
+	// job. 0 gives each a fresh budget: attempts 0 of the job's own max_attempts (its type's
+	// default for an entry written without one).
+	Attempts int `json:"attempts,omitempty"`
+	// PayloadPatch, when set, is a JSON merge patch (RFC 7386: a JSON object, at most 64 KiB)
+	// applied to each entry's payload for its new job; the entry keeps its own payload. An
+	// entry whose patched payload would be larger than 1 MiB is left un-replayed and counted
+	// as failed. An operation keeps the patch in its record.
+	PayloadPatch json.RawMessage `json:"payloadPatch,omitempty"`
+	// IncludeLoops replays the entries produced by a replay (DeadJob.ReplayOf set: the entry's
+	// job was itself a replay, and failed again) too. Without it they are skipped (and counted
+	// as skipped by an operation), so that a bulk replay does not loop.
+	IncludeLoops bool `json:"includeLoops,omitempty"`
 }
 
 // ReplayResult reports a bulk replay.
@@ -230,6 +243,10 @@ type ReplayResult struct {
 	Replayed int `json:"replayed"`
 	// Conflicts is how many were left un-replayed because a live job holds their unique key.
 	Conflicts int `json:"conflicts"`
+	// Invalid is how many were left un-replayed because their patched payload is too large.
+	Invalid int `json:"invalid,omitempty"`
+	// Loops is how many entries produced by a replay were skipped (see IncludeLoops).
+	Loops int `json:"loops,omitempty"`
 }
 
 // Bulk-operation batch sizes.
@@ -239,9 +256,13 @@ const (
 )
 
 // ReplayMany replays every un-replayed entry matching the filter, newest first, in bounded
-// batches of one transaction each, each entry at most once (see Replay). Entries
-// dead-lettered after the call began are left alone. The filter must not be empty. If ctx
-// ends midway, the result counts what was done and the error says why it stopped.
+// batches of one transaction each, each entry at most once (see Replay), within this call:
+// it is the synchronous bulk replay of the Go API, recorded only in the audit log. Entries
+// dead-lettered after the call began are left alone, and so are entries produced by a replay
+// unless opts.IncludeLoops (counted in Loops, not in Matched). The
+// filter must not be empty. If ctx ends midway, the result counts what was done and the
+// error says why it stopped. A bulk replay that must outlive the process, be paused or
+// followed by others is an operation: see StartReplay (which the CLI and the HTTP API use).
 func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (ReplayResult, error) {
 	if f.IsEmpty() {
 		return ReplayResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group")
@@ -250,8 +271,8 @@ func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (Rep
 	if err != nil {
 		return ReplayResult{}, err
 	}
-	if opts.Rate < 0 || math.IsNaN(opts.Rate) || math.IsInf(opts.Rate, 0) {
-		return ReplayResult{}, store.Fieldf("rate", "must be a positive number of entries per second, or 0 for no limit")
+	if err := checkReplayOptions(opts); err != nil {
+		return ReplayResult{}, err
 	}
 	sf, err := d.resolve(ctx, f)
 	if err != nil {
@@ -284,13 +305,16 @@ func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (Rep
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		b, err := d.c.store.ReplayDeadBatch(ctx, sf, store.ReplayBatch{Before: before, Limit: batchSize, Defaults: defaults, Audit: audit})
+		b, err := d.c.store.ReplayDeadBatch(ctx, sf, store.ReplayBatch{Before: before, Limit: batchSize, Defaults: defaults,
+			Audit: audit, Attempts: opts.Attempts, PayloadPatch: compactJSON(opts.PayloadPatch), SkipLoops: !opts.IncludeLoops})
 		if err != nil {
 			return res, err
 		}
-		res.Matched += b.Considered
+		res.Matched += b.Considered - b.Loops
 		res.Replayed += b.Replayed
 		res.Conflicts += b.Conflicts
+		res.Invalid += b.Invalid
+		res.Loops += b.Loops
 		if b.Replayed > 0 {
 			d.c.observeReplayed(b.Replayed)
 			d.c.wakeAllLocal()

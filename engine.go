@@ -33,11 +33,15 @@ type engine struct {
 	running   runningSet
 	completer *completer
 	alerter   *alert.Alerter // nil without Config.Alerts
+	// client and replayWake serve the replayer: the client's replay operations, and a nudge
+	// to look for them now.
+	client     *Client
+	replayWake chan struct{}
 
 	fetchCancel context.CancelFunc // stops producers
 	jobsCtx     context.Context    // parent of every handler's context
 	jobsCancel  context.CancelCauseFunc
-	bgCancel    context.CancelFunc // stops heartbeat, rescuer, listener
+	bgCancel    context.CancelFunc // stops heartbeat, rescuer, listener, replayer
 
 	producersWG sync.WaitGroup
 	handlersWG  sync.WaitGroup
@@ -92,6 +96,9 @@ func (c *Client) Start(ctx context.Context) error {
 		handlers:  make(map[string]*handler, len(c.handlers)),
 		producers: map[string]*producer{},
 		running:   runningSet{m: map[store.Lease]*attempt{}},
+		client:    c,
+
+		replayWake: make(chan struct{}, 1),
 	}
 	for t, h := range c.handlers {
 		e.handlers[t] = h
@@ -142,7 +149,7 @@ func (e *engine) start() {
 			p.run(fetchCtx)
 		}()
 	}
-	loops := []func(context.Context){e.heartbeat, e.rescuer, e.listener}
+	loops := []func(context.Context){e.heartbeat, e.rescuer, e.listener, e.replayer}
 	if e.alerter != nil {
 		loops = append(loops, e.alerter.Run)
 	}
