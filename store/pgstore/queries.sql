@@ -109,16 +109,14 @@ WHERE EXISTS (
 
 -- name: LockApps
 -- Serialises the claims of apps with limits: a claim locks them (in id order, so that two
--- claims never wait on each other in a cycle) before ClaimJobs counts what they run.
+-- claims never wait on each other in a cycle) before ClaimJobsLimited counts what they run.
 SELECT id FROM apps WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE;
 
--- name: ClaimJobs
--- Take one app's share of a claim: its due pending jobs of one queue and the worker's types,
--- in priority order, skipping rows others hold (jobs_fair). For an app with limits — locked by
--- LockApps earlier in the claim's transaction, so that this statement's snapshot sees every
--- claim that held the lock before — the share is cut to what max_running leaves free and to
--- the whole tokens its bucket holds once refilled at rate_per_second up to rate_burst, and
--- the tokens taken are spent. For an app without, that is one primary-key read of its row.
+-- name: ClaimJobsLimited
+-- ClaimJobs for an app with limits, locked by LockApps earlier in the claim's transaction (so
+-- this statement's snapshot sees every claim that held the lock before): its share is cut to
+-- what max_running leaves free and to the whole tokens its bucket holds once refilled at
+-- rate_per_second up to rate_burst; the tokens taken are spent.
 WITH app AS (
     SELECT max_running,
            CASE WHEN rate_per_second IS NOT NULL THEN
@@ -128,10 +126,9 @@ WITH app AS (
     FROM apps WHERE id = $6
 ), allowed AS (
     SELECT least($3::bigint,
-                 CASE WHEN max_running IS NULL THEN $3::bigint
-                      ELSE max_running - (SELECT count(*) FROM jobs WHERE app_id = $6 AND status = 'running')
-                 END,
-                 coalesce(floor(tokens)::bigint, $3::bigint)) AS n,
+                 coalesce(max_running - (SELECT count(*) FROM jobs
+                                         WHERE app_id = $6 AND status = 'running'), $3),
+                 coalesce(floor(tokens)::bigint, $3)) AS n,
            tokens
     FROM app
 ), picked AS (
@@ -145,6 +142,28 @@ WITH app AS (
     SET rate_tokens = (SELECT tokens FROM allowed) - (SELECT count(*) FROM picked),
         rate_updated_at = now()
     WHERE id = $6 AND rate_per_second IS NOT NULL
+)
+UPDATE jobs AS j
+SET status = 'running',
+    attempts = j.attempts + 1,
+    started_at = now(),
+    lease_token = $4,
+    lease_expires_at = now() + $5 * interval '1 millisecond'
+FROM picked
+WHERE j.id = picked.id
+RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.status, j.attempts,
+          j.max_attempts, j.last_error, j.error_history, j.run_at, j.started_at, j.completed_at,
+          j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at;
+
+-- name: ClaimJobs
+-- Take one app's share of a claim: its due pending jobs of one queue and the worker's types,
+-- in priority order, skipping rows others hold (jobs_fair).
+WITH picked AS (
+    SELECT id FROM jobs
+    WHERE status = 'pending' AND queue = $1 AND app_id = $6 AND run_at <= now() AND type = ANY($2::text[])
+    ORDER BY priority, run_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
 )
 UPDATE jobs AS j
 SET status = 'running',

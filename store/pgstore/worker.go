@@ -44,7 +44,11 @@ func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job
 			batch.Queue(q.Get("LockApps"), lock)
 		}
 		for _, sh := range shares {
-			batch.Queue(q.Get("ClaimJobs"), p.Queue, p.Types, sh.N, p.LeaseToken, millis(p.LeaseDuration), sh.App)
+			query := q.Get("ClaimJobs")
+			if limited[sh.App] {
+				query = q.Get("ClaimJobsLimited")
+			}
+			batch.Queue(query, p.Queue, p.Types, sh.N, p.LeaseToken, millis(p.LeaseDuration), sh.App)
 		}
 		br := s.pool.SendBatch(ctx, batch)
 		if len(lock) > 0 {
