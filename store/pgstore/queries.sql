@@ -149,8 +149,9 @@ SET status = 'running',
     started_at = now(),
     lease_token = $4,
     lease_expires_at = now() + $5 * interval '1 millisecond'
-FROM picked
-WHERE j.id = picked.id
+-- By an array of ids, not a join: the planner cannot know how few the computed LIMIT lets
+-- through, and would hash-join against a scan of every job.
+WHERE j.id = ANY(ARRAY(SELECT id FROM picked))
 RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.status, j.attempts,
           j.max_attempts, j.last_error, j.error_history, j.run_at, j.started_at, j.completed_at,
           j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at;
