@@ -89,13 +89,17 @@ LIMIT $5;
 -- name: ReadyApps
 -- The apps with due jobs of the worker's types in one queue, for a claim to share between
 -- them. A skip scan of jobs_fair finds each app with pending jobs in the queue in one index
--- probe, however many jobs it holds; a second probe checks that one of them is due.
+-- probe, however many jobs it holds; a second probe checks that one of them is due. The
+-- probes order by jobs_fair's own columns so that no other index serves them: jobs_app would
+-- walk past every completed job of the app first.
 WITH RECURSIVE queued AS (
-    (SELECT app_id FROM jobs WHERE status = 'pending' AND queue = $1 ORDER BY app_id LIMIT 1)
+    (SELECT app_id FROM jobs
+     WHERE status = 'pending' AND queue = $1
+     ORDER BY app_id, priority, run_at, id LIMIT 1)
     UNION ALL
     SELECT (SELECT j.app_id FROM jobs AS j
             WHERE j.status = 'pending' AND j.queue = $1 AND j.app_id > q.app_id
-            ORDER BY j.app_id LIMIT 1)
+            ORDER BY j.app_id, j.priority, j.run_at, j.id LIMIT 1)
     FROM queued AS q
     WHERE q.app_id IS NOT NULL
 )

@@ -121,13 +121,16 @@ LIMIT :limit;
 -- name: ReadyApps
 -- The apps with due jobs of the worker's types (:types) in one queue, for a claim to share
 -- between them: a skip scan of jobs_fair, one index probe per app with pending jobs in the
--- queue, then a probe for a due one.
+-- queue, then a probe for a due one. The probes order by jobs_fair's own columns so that no
+-- other index serves them: jobs_app would walk past every completed job of the app first.
 WITH RECURSIVE queued(app_id) AS (
-    SELECT (SELECT app_id FROM jobs WHERE status = 'pending' AND queue = :queue ORDER BY app_id LIMIT 1)
+    SELECT (SELECT app_id FROM jobs
+            WHERE status = 'pending' AND queue = :queue
+            ORDER BY app_id, priority, run_at, id LIMIT 1)
     UNION ALL
     SELECT (SELECT j.app_id FROM jobs AS j
             WHERE j.status = 'pending' AND j.queue = :queue AND j.app_id > q.app_id
-            ORDER BY j.app_id LIMIT 1)
+            ORDER BY j.app_id, j.priority, j.run_at, j.id LIMIT 1)
     FROM queued AS q
     WHERE q.app_id IS NOT NULL
 )
