@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ The filter is the same on list, replay and purge:
 Failure groups gather the entries of an app and type whose last errors are the same once what
 varies is masked (numbers, ids, addresses, quoted values): 'sluice dlq groups' lists them with
 their counts, and --group lists, replays or purges one of them.`,
-	}, c.dlqListCommand(), c.dlqShowCommand(), c.dlqGroupsCommand(), c.dlqStatsCommand(), c.dlqReplayCommand(), c.dlqPurgeCommand())
+	}, c.dlqListCommand(), c.dlqShowCommand(), c.dlqGroupsCommand(), c.dlqStatsCommand(), c.dlqReplayCommand(), c.dlqOpsCommand(), c.dlqPurgeCommand())
 }
 
 func (c *cli) dlqGroupsCommand() *cobra.Command {
@@ -340,9 +341,13 @@ type purgeOutput struct {
 
 func (c *cli) dlqReplayCommand() *cobra.Command {
 	var (
-		filter filterFlags
-		rate   float64
-		dryRun bool
+		filter       filterFlags
+		rate         float64
+		attempts     int
+		patch        string
+		includeLoops bool
+		dryRun       bool
+		detach       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "replay ID | FILTER",
@@ -352,12 +357,26 @@ attempts 0, same app, type, payload and queue), atomically and at most once. Rep
 entry that was already replayed is an error (exit 1).
 
 With ID, replay that entry and print the new job. With a FILTER (at least one of
-` + filterFlagNames + `), replay every un-replayed matching entry, newest
-first, at most --rate per second, and print how many matched, were replayed, and were left
-un-replayed because a live job holds their unique key (conflicts). --dry-run only counts.`,
+` + filterFlagNames + `), start a replay operation: a durable
+bulk replay, recorded in the database, of every un-replayed matching entry (those that fail
+later are not part of it), newest first, at most --rate per second. The command follows it
+until it is done, showing its progress on stderr, then prints how many entries it matched,
+replayed, left un-replayed (failed: a live job holds their unique key, or the patched payload
+is too large) and skipped (replay loops). With --detach it prints the operation and leaves it
+to the workers and 'sluice serve', which take up running operations by themselves.
+
+The operation outlives this command: Ctrl-C (or a crash) leaves it to a worker or a later
+'sluice dlq ops ...', and it resumes where it stopped, never replaying an entry twice. See
+'sluice dlq ops' to list, show, pause, resume and cancel operations.
+
+Options: --attempts N gives every new job N attempts (default: a fresh budget, the job's
+own); --patch JSON applies a JSON merge patch (RFC 7386) to each payload, kept in the
+operation's record; entries whose job was itself a replay and failed again are skipped as
+replay loops unless --include-loops. --dry-run only counts.`,
 		Example: `  sluice dlq replay 01938c5e-7a8b-7cde-8f01-23456789abcd
   sluice dlq replay --app billing --type email.send --failed-after -2h --dry-run
-  sluice dlq replay --error-contains "connection refused" --rate 50`,
+  sluice dlq replay --error-contains "connection refused" --rate 50
+  sluice dlq replay --type email.send --patch '{"retry": true, "debug": null}' --attempts 3 --detach`,
 		Args: maxArgs(1),
 		RunE: c.runE(func(cmd *cobra.Command, args []string) error {
 			f, err := filter.filter(time.Now())
@@ -365,7 +384,12 @@ un-replayed because a live job holds their unique key (conflicts). --dry-run onl
 				return err
 			}
 			if len(args) == 1 {
-				if !f.IsEmpty() || cmd.Flags().Changed("rate") || dryRun {
+				for _, name := range []string{"rate", "attempts", "patch", "include-loops", "dry-run", "detach"} {
+					if cmd.Flags().Changed(name) {
+						return usagef("replay takes an ID or a filter: the filter flags, --rate and --dry-run do not go with an ID")
+					}
+				}
+				if !f.IsEmpty() {
 					return usagef("replay takes an ID or a filter: the filter flags, --rate and --dry-run do not go with an ID")
 				}
 				id, err := parseID("ID", args[0])
@@ -379,23 +403,67 @@ un-replayed because a live job holds their unique key (conflicts). --dry-run onl
 			if f.IsEmpty() {
 				return usagef("replay needs an ID or a filter: at least one of %s", filterFlagNames)
 			}
+			opts := sluice.ReplayOptions{DryRun: dryRun, Rate: rate, Attempts: attempts, IncludeLoops: includeLoops}
+			if cmd.Flags().Changed("patch") {
+				opts.PayloadPatch = json.RawMessage(patch)
+			}
 			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
-				res, err := cl.DLQ().ReplayMany(withActor(cmd.Context()), f, sluice.ReplayOptions{DryRun: dryRun, Rate: rate})
-				if err != nil && res == (sluice.ReplayResult{}) {
+				ctx := withActor(cmd.Context())
+				op, err := cl.DLQ().StartReplay(ctx, f, opts)
+				if err != nil {
 					return err
 				}
-				// A replay cut short (say by Ctrl-C) still reports what it did, then the error.
-				if perr := c.printReplayResult(res, dryRun); perr != nil {
-					return perr
+				if dryRun {
+					return c.printReplayResult(sluice.ReplayResult{Matched: int(op.Matched)}, true)
 				}
-				return err
+				if detach {
+					if c.json {
+						return c.printJSON(op)
+					}
+					fmt.Fprintf(c.stdout, "Started replay operation %s; the workers and 'sluice serve' run it. Follow it with 'sluice dlq ops show %s'.\n", op.ID, op.ID)
+					return nil
+				}
+				return c.followReplay(ctx, cl, op)
 			})
 		}),
 	}
 	filter.add(cmd)
 	cmd.Flags().Float64Var(&rate, "rate", 0, "replay at most this many entries per second (default: no limit)")
+	cmd.Flags().IntVar(&attempts, "attempts", 0, "give every replayed job this many attempts, 1-1000 (default: a fresh budget, the job's own)")
+	cmd.Flags().StringVar(&patch, "patch", "", "a JSON merge patch (RFC 7386) applied to every replayed job's payload")
+	cmd.Flags().BoolVar(&includeLoops, "include-loops", false, "replay entries whose job was itself a replay too (skipped by default)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count the entries that would be replayed, and change nothing")
+	cmd.Flags().BoolVar(&detach, "detach", false, "start the operation and return; the workers and 'sluice serve' run it")
 	return cmd
+}
+
+// followReplay advances the operation in this process (or follows whichever process holds it)
+// until it ends or is paused, with its progress on stderr, then prints its counts.
+func (c *cli) followReplay(ctx context.Context, cl *sluice.Client, op sluice.ReplayOperation) error {
+	last := op
+	op, err := cl.DLQ().RunReplay(ctx, op.ID, func(o sluice.ReplayOperation) {
+		// Progress while it runs; the end is the result on stdout.
+		if o.Status == sluice.ReplayRunning && o.Matched != last.Matched {
+			c.notice("Replay operation %s: matched %d, replayed %d, failed %d, skipped %d so far.", o.ID, o.Matched, o.Replayed, o.Failed, o.Skipped)
+		}
+		last = o
+	})
+	if err != nil {
+		c.notice("Stopped following replay operation %s; it goes on in the workers or 'sluice serve' (see 'sluice dlq ops show %s').", op.ID, op.ID)
+		return err
+	}
+	if op.Failed > 0 {
+		c.notice("Left un-replayed: %d (%s).", op.Failed, op.LastError)
+	}
+	if op.Skipped > 0 {
+		c.notice("Skipped: %d replay loops (entries whose job was itself a replay; --include-loops replays them).", op.Skipped)
+	}
+	if c.json {
+		return c.printJSON(op)
+	}
+	fmt.Fprintf(c.stdout, "Matched %d, replayed %d, failed %d, skipped %d (operation %s, %s).\n",
+		op.Matched, op.Replayed, op.Failed, op.Skipped, op.ID, op.Status)
+	return nil
 }
 
 // replayOne replays one entry and prints its new job.

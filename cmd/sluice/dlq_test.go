@@ -234,9 +234,9 @@ func TestDLQReplayUniqueKeyConflict(t *testing.T) {
 	e.ok("jobs", "enqueue", "--app", "billing", "--type", "refund", "--payload", "{}", "--unique-key", "order-7")
 
 	e.fail(exitRuntime, []string{"uniqueKey: a pending or running job of the app holds this unique key"}, "dlq", "replay", d.ID.String())
-	var res replayOutput
+	var res sluice.ReplayOperation
 	stderr := e.json(&res, "dlq", "replay", "--type", "charge")
-	if res.Matched != 1 || res.Replayed != 0 || res.Conflicts != 1 || res.DryRun || !strings.Contains(stderr, "Left un-replayed: 1") {
+	if res.Matched != 1 || res.Replayed != 0 || res.Failed != 1 || res.Status != sluice.ReplayDone || !strings.Contains(stderr, "Left un-replayed: 1") {
 		t.Fatalf("bulk replay with a conflict: %+v, stderr %q", res, stderr)
 	}
 	if r := e.ok("dlq", "list"); !strings.Contains(r.stdout, d.ID.String()) {
@@ -270,21 +270,27 @@ func TestDLQReplayMany(t *testing.T) {
 	e.fail(exitUsage, []string{"--error-contains: must not contain control characters"}, "dlq", "replay", "--error-contains", "a\x01")
 
 	// Replay by error text and time window, rate-limited.
-	r = e.ok("dlq", "replay", "--error-contains", "refused", "--failed-after", "-1h", "--rate", "100")
-	if !strings.Contains(r.stdout, "Matched 2, replayed 2, conflicts 0.") {
+	// A bulk replay in more than one batch (one entry each at a rate of 1) reports its
+	// progress on stderr.
+	r = e.run("dlq", "replay", "--error-contains", "refused", "--failed-after", "-1h", "--rate", "1")
+	if r.code != 0 || !strings.Contains(r.stderr, "matched 1, replayed 1, failed 0, skipped 0 so far.") {
+		t.Fatalf("bulk replay: %s", r)
+	}
+	if !strings.Contains(r.stdout, "Matched 2, replayed 2, failed 0, skipped 0 (operation ") || !strings.Contains(r.stdout, ", done).") {
 		t.Fatalf("bulk replay: %s", r)
 	}
 	e.checkIDs([]string{"--type", "email.send"}, e.idsOf(func(d sluice.DeadJob) bool {
 		return d.Type == "email.send" && !strings.Contains(d.LastError(), "refused")
 	}))
-	e.json(&res, "dlq", "replay", "--type", "email.send")
-	if res != (replayOutput{sluice.ReplayResult{Matched: 2, Replayed: 2}, false}) {
-		t.Fatalf("bulk replay --json: %+v", res)
+	var op sluice.ReplayOperation
+	e.json(&op, "dlq", "replay", "--type", "email.send")
+	if op.Matched != 2 || op.Replayed != 2 || op.Failed != 0 || op.Status != sluice.ReplayDone || op.Type != "email.send" {
+		t.Fatalf("bulk replay --json: %+v", op)
 	}
 	e.checkIDs(nil, e.idsOf(func(d sluice.DeadJob) bool { return d.Type == "sms.send" }))
 
 	// Nothing left to match.
-	if r := e.ok("dlq", "replay", "--type", "email.send"); !strings.Contains(r.stdout, "Matched 0, replayed 0, conflicts 0.") {
+	if r := e.run("dlq", "replay", "--type", "email.send"); r.code != 0 || !strings.Contains(r.stdout, "Matched 0, replayed 0, failed 0, skipped 0") {
 		t.Fatalf("bulk replay of nothing: %s", r)
 	}
 	var jobs page[sluice.Job]
@@ -353,4 +359,64 @@ func TestDLQPurge(t *testing.T) {
 		t.Fatalf("purge --all: %s", r)
 	}
 	e.checkIDs([]string{"--all"}, nil)
+}
+
+func TestDLQReplayOperations(t *testing.T) {
+	t.Parallel()
+	e := setupDLQ(t)
+	email := e.idsOf(func(d sluice.DeadJob) bool { return d.Type == "email.send" })
+
+	// Bad options are usage errors naming the flag.
+	e.fail(exitUsage, []string{"--attempts: must be between 1 and 1000"}, "dlq", "replay", "--type", "email.send", "--attempts", "5000")
+	e.fail(exitUsage, []string{"payloadPatch: must be a JSON object"}, "dlq", "replay", "--type", "email.send", "--patch", "[1]")
+	e.fail(exitUsage, []string{"payloadPatch: is not valid JSON"}, "dlq", "replay", "--type", "email.send", "--patch", "{")
+	e.fail(exitUsage, []string{"do not go with an ID"}, "dlq", "replay", email[0], "--detach")
+
+	// --detach records the operation and leaves it to the workers (none run here).
+	var op sluice.ReplayOperation
+	e.json(&op, "dlq", "replay", "--type", "email.send", "--detach", "--attempts", "3", "--patch", `{"patched": true}`)
+	if op.Status != sluice.ReplayRunning || op.Replayed != 0 || op.Attempts != 3 || !strings.Contains(string(op.PayloadPatch), `"patched": true`) {
+		t.Fatalf("dlq replay --detach: %+v", op)
+	}
+	id := op.ID.String()
+	var ops page[sluice.ReplayOperation]
+	e.json(&ops, "dlq", "ops", "list")
+	if len(ops.Items) != 1 || ops.Items[0].ID != op.ID {
+		t.Fatalf("dlq ops list: %+v", ops)
+	}
+	if r := e.ok("dlq", "ops", "list"); !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "running") {
+		t.Fatalf("dlq ops list: %s", r)
+	}
+	if r := e.ok("dlq", "ops", "show", id); !strings.Contains(r.stdout, "type email.send") || !strings.Contains(r.stdout, `"patched": true`) {
+		t.Fatalf("dlq ops show: %s", r)
+	}
+	e.json(&op, "dlq", "ops", "pause", id)
+	if op.Status != sluice.ReplayPaused {
+		t.Fatalf("dlq ops pause: %+v", op)
+	}
+	e.fail(exitRuntime, []string{"status: the operation is paused, not running"}, "dlq", "ops", "pause", id)
+	e.json(&op, "dlq", "ops", "resume", id)
+	if op.Status != sluice.ReplayRunning {
+		t.Fatalf("dlq ops resume: %+v", op)
+	}
+	e.json(&op, "dlq", "ops", "cancel", id)
+	if op.Status != sluice.ReplayCancelled || op.FinishedAt == nil {
+		t.Fatalf("dlq ops cancel: %+v", op)
+	}
+	e.fail(exitRuntime, []string{"no replay operation has the id"}, "dlq", "ops", "show", "0190a5a4-0000-7000-8000-000000000000")
+	e.fail(exitUsage, []string{`ID: must be a UUID`}, "dlq", "ops", "cancel", "nope")
+	e.checkIDs([]string{"--type", "email.send"}, email)
+
+	// Followed to the end, with the patch and the attempts.
+	r := e.run("dlq", "replay", "--type", "email.send", "--attempts", "2", "--patch", `{"patched": true}`)
+	if r.code != 0 || !strings.Contains(r.stdout, "Matched 4, replayed 4, failed 0, skipped 0") {
+		t.Fatalf("dlq replay with a patch: %s", r)
+	}
+	var jobs page[sluice.Job]
+	e.json(&jobs, "jobs", "list", "--type", "email.send")
+	for _, j := range jobs.Items {
+		if j.MaxAttempts != 2 || !strings.Contains(string(j.Payload), `"patched"`) {
+			t.Fatalf("a replayed job: %+v", j)
+		}
+	}
 }
