@@ -131,7 +131,7 @@ func (d *DLQ) StartReplay(ctx context.Context, f Filter, opts ReplayOptions) (Re
 // opAudit is the audit row of an operation: the one its start creates and every batch adds
 // its replayed entries to (its id is the operation's).
 func opAudit(op *ReplayOperation) *store.Audit {
-	return &store.Audit{ID: op.ID, Actor: op.CreatedBy, Action: "dlq.replay_operation", AppID: op.AppID, Details: json.RawMessage(`{}`)}
+	return &store.Audit{ID: op.ID, Actor: op.CreatedBy, Action: "dlq.replay_many", AppID: op.AppID, Details: json.RawMessage(`{}`)}
 }
 
 func mustJSON(v any) json.RawMessage {

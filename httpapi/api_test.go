@@ -231,10 +231,14 @@ func TestDLQ(t *testing.T) {
 		if b.snapshot() != before {
 			t.Fatal("a dry run changed the tables")
 		}
-		r = b.ok(200, call{method: "POST", path: "/v1/dlq/replay", token: b.admin, body: `{"type":"sms.send","rate":1000,"failedAfter":"2000-01-01T00:00:00Z"}`})
-		r.decode(t, &res)
-		if res.Matched != 2 || res.Replayed != 2 || res.Conflicts != 0 || res.DryRun || string(r.body) != `{"matched":2,"replayed":2,"conflicts":0,"dryRun":false}`+"\n" {
-			t.Fatalf("bulk replay: %s", r.body)
+		r = b.ok(202, call{method: "POST", path: "/v1/dlq/replay", token: b.admin, body: `{"type":"sms.send","rate":1000,"failedAfter":"2000-01-01T00:00:00Z"}`})
+		if op := b.runReplay(r); op.Matched != 2 || op.Replayed != 2 || op.Failed != 0 || op.Rate != 1000 || op.Type != "sms.send" {
+			t.Fatalf("bulk replay: %+v", op)
+		}
+		var op sluice.ReplayOperation
+		b.ok(200, call{method: "GET", path: "/v1/replays/" + r.header.Get("Location")[len("/v1/replays/"):], token: b.admin}).decode(t, &op)
+		if op.Status != sluice.ReplayDone || op.Replayed != 2 {
+			t.Fatalf("GET the operation: %+v", op)
 		}
 		replayedFrom := map[uuid.UUID]bool{}
 		for _, j := range b.allJobs() {

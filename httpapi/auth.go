@@ -30,6 +30,7 @@ type request struct {
 	app   sluice.App
 	job   sluice.Job
 	entry sluice.DeadJob
+	op    sluice.ReplayOperation
 }
 
 // The authorisation failures.
@@ -159,6 +160,17 @@ func (s *server) resolve(r *request, res resource) error {
 		}
 		r.entry = entry
 		return err
+	case resourceReplay:
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		op, err := s.client.DLQ().Operation(ctx, id)
+		if errors.Is(err, sluice.ErrNotFound) || err == nil && r.tokenApp != nil && (op.AppID == nil || !r.sees(*op.AppID)) {
+			return errNoReplay
+		}
+		r.op = op
+		return err
 	}
 	return nil
 }
@@ -166,9 +178,10 @@ func (s *server) resolve(r *request, res resource) error {
 // The answers for a path naming nothing the token may see: the same whether it does not
 // exist or belongs to another app.
 var (
-	errNoApp   = &apiError{status: http.StatusNotFound, field: "app", msg: "app: no app has this id or name"}
-	errNoJob   = &apiError{status: http.StatusNotFound, field: "id", msg: "id: no job has this id"}
-	errNoEntry = &apiError{status: http.StatusNotFound, field: "id", msg: "id: no dead-letter entry has this id"}
+	errNoApp    = &apiError{status: http.StatusNotFound, field: "app", msg: "app: no app has this id or name"}
+	errNoJob    = &apiError{status: http.StatusNotFound, field: "id", msg: "id: no job has this id"}
+	errNoEntry  = &apiError{status: http.StatusNotFound, field: "id", msg: "id: no dead-letter entry has this id"}
+	errNoReplay = &apiError{status: http.StatusNotFound, field: "id", msg: "id: no replay operation has this id"}
 )
 
 // pathID reads the {id} path value.

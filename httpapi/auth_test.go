@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/sluicehq/sluice"
 )
 
 // target says whose resource a sample request names: acme's own, or one that does not exist.
@@ -85,6 +87,21 @@ var samples = map[string]sample{
 	"POST /v1/dlq/replay": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
 		return call{method: "POST", path: "/v1/dlq/replay", body: `{"app":"` + pick(tgt, "acme", "no-such-app") + `","dryRun":true}`}
 	}},
+	"GET /v1/replays": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "GET", path: "/v1/replays?app=" + pick(tgt, "acme", "no-such-app")}
+	}},
+	"GET /v1/replays/{id}": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "GET", path: "/v1/replays/" + pick(tgt, b.walkReplays["get"], newID())}
+	}},
+	"POST /v1/replays/{id}/pause": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "POST", path: "/v1/replays/" + pick(tgt, b.walkReplays["pause"], newID()) + "/pause"}
+	}},
+	"POST /v1/replays/{id}/resume": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "POST", path: "/v1/replays/" + pick(tgt, b.walkReplays["resume"], newID()) + "/resume"}
+	}},
+	"POST /v1/replays/{id}/cancel": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "POST", path: "/v1/replays/" + pick(tgt, b.walkReplays["cancel"], newID()) + "/cancel"}
+	}},
 	"POST /v1/dlq/purge": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
 		return call{method: "POST", path: "/v1/dlq/purge", body: `{"app":"` + pick(tgt, "acme", "no-such-app") + `","dryRun":true}`}
 	}},
@@ -152,6 +169,9 @@ func TestRouteTableAuth(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, dbURL string) {
 		b := setup(t, dbURL, Options{UI: stubHandler("ui"), Metrics: stubHandler("sluice_up 1\n")})
 		unknown := "sluice_" + strings.Repeat("ab", 16) + "_" + strings.Repeat("A", 43)
+		// The replay operations the samples name, one per route that changes one.
+		b.walkReplays = map[string]string{"get": b.newReplay(false), "pause": b.newReplay(false),
+			"resume": b.newReplay(true), "cancel": b.newReplay(false)}
 		for _, rt := range b.table() {
 			key := rt.method + " " + rt.pattern
 			smp, ok := samples[key]
@@ -288,11 +308,27 @@ func TestAppTokenScope(t *testing.T) {
 			}
 		}
 		// A bulk replay with an app token and only a type replays its own app's entries.
-		var res replayResult
-		b.ok(200, call{method: "POST", path: "/v1/dlq/replay", token: b.acmeTok, body: `{"type":"email.send"}`}).decode(t, &res)
-		if res.Matched != 2 || res.Replayed != 2 {
-			t.Fatalf("app-token bulk replay: %+v", res)
+		op := b.runReplay(b.ok(202, call{method: "POST", path: "/v1/dlq/replay", token: b.acmeTok, body: `{"type":"email.send"}`}))
+		if op.Matched != 2 || op.Replayed != 2 || op.AppID == nil || *op.AppID != b.acme.ID {
+			t.Fatalf("app-token bulk replay: %+v", op)
 		}
+		// The operation is acme's: globex's token sees it as missing, and lists none.
+		b.fail(404, "id", call{method: "GET", path: "/v1/replays/" + op.ID.String(), token: b.globexTok})
+		b.fail(404, "id", call{method: "POST", path: "/v1/replays/" + op.ID.String() + "/cancel", token: b.globexTok})
+		var ops struct{ Items []sluice.ReplayOperation }
+		b.ok(200, call{method: "GET", path: "/v1/replays", token: b.globexTok}).decode(t, &ops)
+		if len(ops.Items) != 0 {
+			t.Fatalf("globex lists acme's operations: %+v", ops.Items)
+		}
+		b.ok(200, call{method: "GET", path: "/v1/replays", token: b.acmeTok}).decode(t, &ops)
+		if len(ops.Items) != 1 || ops.Items[0].ID != op.ID {
+			t.Fatalf("acme's operations: %+v", ops.Items)
+		}
+		// An operation over every app is an admin's only.
+		var all sluice.ReplayOperation
+		b.ok(202, call{method: "POST", path: "/v1/dlq/replay", token: b.admin, body: `{"type":"none"}`}).decode(t, &all)
+		b.fail(404, "id", call{method: "GET", path: "/v1/replays/" + all.ID.String(), token: b.acmeTok})
+		b.ok(200, call{method: "GET", path: "/v1/replays/" + all.ID.String(), token: b.admin})
 		for _, e := range b.allDead() {
 			if (e.ReplayedAt != nil) != (e.AppID == b.acme.ID && e.Type == "email.send") {
 				t.Fatalf("entry %s of app %s type %s replayed=%v", e.ID, e.AppID, e.Type, e.ReplayedAt != nil)

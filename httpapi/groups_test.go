@@ -59,9 +59,8 @@ func TestDLQGroups(t *testing.T) {
 		if res.Matched != 2 || res.Replayed != 0 || !res.DryRun {
 			t.Fatalf("dry-run replay of the group: %+v", res)
 		}
-		b.ok(200, call{method: "POST", path: "/v1/dlq/replay", token: b.acmeTok, body: fmt.Sprintf(`{"group":%q}`, timeouts.Signature)}).decode(t, &res)
-		if res.Matched != 2 || res.Replayed != 2 {
-			t.Fatalf("replay of the group: %+v", res)
+		if op := b.runReplay(b.ok(202, call{method: "POST", path: "/v1/dlq/replay", token: b.acmeTok, body: fmt.Sprintf(`{"group":%q}`, timeouts.Signature)})); op.Matched != 2 || op.Replayed != 2 || op.Group != timeouts.Signature {
+			t.Fatalf("replay of the group: %+v", op)
 		}
 		var refused sluice.DeadJob
 		for _, e := range b.acmeEntries {

@@ -326,10 +326,13 @@ type replayRequest struct {
 	App  string `json:"app"`
 	Type string `json:"type"`
 	failedRange
-	ErrorContains string  `json:"errorContains"`
-	Group         string  `json:"group"`
-	DryRun        bool    `json:"dryRun"`
-	Rate          float64 `json:"rate"`
+	ErrorContains string          `json:"errorContains"`
+	Group         string          `json:"group"`
+	DryRun        bool            `json:"dryRun"`
+	Rate          float64         `json:"rate"`
+	Attempts      int             `json:"attempts"`
+	PayloadPatch  json.RawMessage `json:"payloadPatch"`
+	IncludeLoops  bool            `json:"includeLoops"`
 }
 
 // failedRange is a bulk body's failedAfter and failedBefore. They are pointers so that a
@@ -359,14 +362,15 @@ func (fr failedRange) filter(app, jobType, errorContains, group string) (sluice.
 	return f, nil
 }
 
-// replayResult is a bulk replay's answer.
+// replayResult is a bulk replay's dry-run answer.
 type replayResult struct {
 	sluice.ReplayResult
 	// DryRun says nothing was replayed: Matched counts what would have been.
 	DryRun bool `json:"dryRun"`
 }
 
-// replayMany replays every un-replayed entry the filter matches, in the token's scope.
+// replayMany starts a replay operation over the un-replayed entries the filter matches, in
+// the token's scope, and answers 202 with it; a dry run answers 200 with the count.
 func (s *server) replayMany(w http.ResponseWriter, r *request) error {
 	var in replayRequest
 	if err := r.decode(&in); err != nil {
@@ -383,11 +387,74 @@ func (s *server) replayMany(w http.ResponseWriter, r *request) error {
 	if f.App, err = r.appFilter("app", f.App); err != nil {
 		return err
 	}
-	res, err := s.client.DLQ().ReplayMany(r.Context(), f, sluice.ReplayOptions{DryRun: in.DryRun, Rate: in.Rate})
+	var patch json.RawMessage
+	if len(in.PayloadPatch) > 0 && string(in.PayloadPatch) != "null" {
+		patch = in.PayloadPatch
+	}
+	op, err := s.client.DLQ().StartReplay(r.Context(), f, sluice.ReplayOptions{DryRun: in.DryRun, Rate: in.Rate,
+		Attempts: in.Attempts, PayloadPatch: patch, IncludeLoops: in.IncludeLoops})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, replayResult{res, in.DryRun})
+	if in.DryRun {
+		return writeJSON(w, http.StatusOK, replayResult{sluice.ReplayResult{Matched: int(op.Matched)}, true})
+	}
+	w.Header().Set("Location", "/v1/replays/"+op.ID.String())
+	return writeJSON(w, http.StatusAccepted, op)
+}
+
+// listReplays lists replay operations, newest first: an app token's only those whose filter
+// names its app.
+func (s *server) listReplays(w http.ResponseWriter, r *request) error {
+	q, err := parseQuery(r, "app", "limit", "cursor")
+	if err != nil {
+		return err
+	}
+	app, err := r.appFilter("app", q.get("app"))
+	if err != nil {
+		return err
+	}
+	opts, err := q.list()
+	if err != nil {
+		return err
+	}
+	page, err := s.client.DLQ().Operations(r.Context(), sluice.OperationFilter{App: app}, opts)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+// getReplay answers the operation the path names.
+func (s *server) getReplay(w http.ResponseWriter, r *request) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, r.op)
+}
+
+// pauseReplay, resumeReplay and cancelReplay change the operation's state.
+func (s *server) pauseReplay(w http.ResponseWriter, r *request) error {
+	return s.replayState(w, r, (*sluice.DLQ).PauseReplay)
+}
+
+func (s *server) resumeReplay(w http.ResponseWriter, r *request) error {
+	return s.replayState(w, r, (*sluice.DLQ).ResumeReplay)
+}
+
+func (s *server) cancelReplay(w http.ResponseWriter, r *request) error {
+	return s.replayState(w, r, (*sluice.DLQ).CancelReplay)
+}
+
+func (s *server) replayState(w http.ResponseWriter, r *request, do func(*sluice.DLQ, context.Context, uuid.UUID) (sluice.ReplayOperation, error)) error {
+	if err := r.noBody(); err != nil {
+		return err
+	}
+	op, err := do(s.client.DLQ(), r.Context(), r.op.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, op)
 }
 
 // purgeRequest is POST /v1/dlq/purge's body: a filter and the options.

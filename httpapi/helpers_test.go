@@ -63,6 +63,8 @@ type bundle struct {
 	revoked        string
 	adminID        uuid.UUID
 	secrets        []string // every token string, which must never reach the log
+	// walkReplays are acme's replay operations the route walk's samples name.
+	walkReplays map[string]string
 }
 
 // fastConfig keeps the test worker's waits short; correctness never depends on it.
@@ -396,4 +398,36 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.String()
+}
+
+// runReplay decodes a 202 answer's replay operation and runs it to its end in the test's
+// process (the test server's client is not started, so no upkeep runs it), returning it.
+func (b *bundle) runReplay(r reply) sluice.ReplayOperation {
+	b.t.Helper()
+	var op sluice.ReplayOperation
+	r.decode(b.t, &op)
+	if op.Status != sluice.ReplayRunning || r.header.Get("Location") != "/v1/replays/"+op.ID.String() {
+		b.t.Fatalf("a started replay: %s %v", r.body, r.header)
+	}
+	done, err := b.client.DLQ().RunReplay(b.ctx, op.ID, nil)
+	if err != nil || done.Status != sluice.ReplayDone {
+		b.t.Fatalf("running replay operation %s: %v %+v", op.ID, err, done)
+	}
+	return done
+}
+
+// newReplay starts a replay operation over acme's (nonexistent) entries of one type, paused
+// when asked, and returns its id.
+func (b *bundle) newReplay(paused bool) string {
+	b.t.Helper()
+	op, err := b.client.DLQ().StartReplay(b.ctx, sluice.Filter{App: "acme", Type: "walk.none"}, sluice.ReplayOptions{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if paused {
+		if _, err := b.client.DLQ().PauseReplay(b.ctx, op.ID); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	return op.ID.String()
 }

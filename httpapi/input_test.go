@@ -137,7 +137,8 @@ func bulkInjectionCases(route, path string, fields []string) []badCase {
 	var out []badCase
 	for _, f := range fields {
 		for _, inj := range sqlInjections {
-			body, _ := json.Marshal(map[string]string{f: inj})
+			// A dry run: the injected value is checked all the same, and nothing is recorded.
+			body, _ := json.Marshal(map[string]any{f: inj, "dryRun": true})
 			out = append(out, badCase{route: route, name: f + " injection " + inj, safe: true, status: 400, field: f,
 				c: call{method: "POST", path: path, body: string(body)}})
 		}
@@ -335,7 +336,40 @@ func badInputs(b *bundle) []badCase {
 		post("rate -1", "/v1/dlq/replay", `{"type":"email.send","rate":-1}`, 400, "rate"),
 		post("rate a string", "/v1/dlq/replay", `{"type":"email.send","rate":"fast"}`, 400, "rate"),
 		post("rate 1e400", "/v1/dlq/replay", `{"type":"email.send","rate":1e400}`, 400, "rate"),
-		post("a purge field", "/v1/dlq/replay", `{"type":"email.send","all":true}`, 400, "all"))
+		post("a purge field", "/v1/dlq/replay", `{"type":"email.send","all":true}`, 400, "all"),
+		post("attempts 1001", "/v1/dlq/replay", `{"type":"email.send","attempts":1001}`, 400, "attempts"),
+		post("attempts -1", "/v1/dlq/replay", `{"type":"email.send","attempts":-1}`, 400, "attempts"),
+		post("attempts a string", "/v1/dlq/replay", `{"type":"email.send","attempts":"3"}`, 400, "attempts"),
+		post("payloadPatch an array", "/v1/dlq/replay", `{"type":"email.send","payloadPatch":[1]}`, 400, "payloadPatch"),
+		post("payloadPatch a string", "/v1/dlq/replay", `{"type":"email.send","payloadPatch":"{}"}`, 400, "payloadPatch"),
+		post("payloadPatch NUL", "/v1/dlq/replay", `{"type":"email.send","payloadPatch":{"a":"\u0000"}}`, 400, "payloadPatch"),
+		post("payloadPatch duplicate keys", "/v1/dlq/replay", `{"type":"email.send","payloadPatch":{"a":1,"a":2}}`, 400, "payloadPatch"),
+		post("payloadPatch over 64 KiB", "/v1/dlq/replay", `{"type":"email.send","payloadPatch":{"a":"`+strings.Repeat("x", 65536)+`"}}`, 400, "payloadPatch"),
+		post("includeLoops a string", "/v1/dlq/replay", `{"type":"email.send","includeLoops":"yes"}`, 400, "includeLoops"),
+		post("batchSize", "/v1/dlq/replay", `{"type":"email.send","batchSize":10}`, 400, "batchSize"))
+
+	// Replay operations.
+	const replays = "GET /v1/replays"
+	add(replays,
+		q("unknown parameter", replays, "/v1/replays?x=1", 400, "x"),
+		q("limit 0", replays, "/v1/replays?limit=0", 400, "limit"),
+		q("limit 10^12", replays, "/v1/replays?limit=1000000000000", 400, "limit"),
+		q("a foreign cursor", replays, "/v1/replays?cursor="+deadPage.NextCursor, 400, "cursor"),
+		q("garbage cursor", replays, "/v1/replays?cursor=abc", 400, "cursor"),
+		q("unknown app", replays, "/v1/replays?app=no-such-app", 400, "app"),
+		q("app NUL", replays, "/v1/replays?app=%00", 400, "app"))
+	op := b.newReplay(false)
+	add("GET /v1/replays/{id}", q("a parameter", "GET /v1/replays/{id}", "/v1/replays/"+op+"?x=1", 400, "x"))
+	for _, id := range badIDs {
+		add("GET /v1/replays/{id}", q("id "+id, "GET /v1/replays/{id}", "/v1/replays/"+id, 400, "id"))
+	}
+	for _, verb := range []string{"pause", "resume", "cancel"} {
+		route := "POST /v1/replays/{id}/" + verb
+		add(route, noBodyCases("", "POST", "/v1/replays/"+op+"/"+verb)...)
+		for _, id := range badIDs {
+			add(route, post("id "+id, "/v1/replays/"+id+"/"+verb, "", 400, "id"))
+		}
+	}
 	add("POST /v1/dlq/purge",
 		post("replayedOnly a string", "/v1/dlq/purge", `{"replayedOnly":"yes"}`, 400, "replayedOnly"),
 		post("all a string", "/v1/dlq/purge", `{"all":"true"}`, 400, "all"),

@@ -65,6 +65,9 @@ const (
 	resourceJob
 	// resourceEntry: {id}, a dead-letter entry id.
 	resourceEntry
+	// resourceReplay: {id}, a replay operation id. An app token sees the operations whose
+	// filter names its app.
+	resourceReplay
 )
 
 // handler serves one route once its request is authorised and its resource resolved.
@@ -94,7 +97,7 @@ func (rt route) check() error {
 	case rt.method != http.MethodGet && (rt.access == accessRead || rt.access == accessAdminRead || rt.access == accessMetrics):
 		return fmt.Errorf("route %s changes state but only asks for read access", name)
 	case rt.resource == resourceApp && !strings.Contains(rt.pattern, "{app}"),
-		(rt.resource == resourceJob || rt.resource == resourceEntry) && !strings.Contains(rt.pattern, "{id}"):
+		(rt.resource == resourceJob || rt.resource == resourceEntry || rt.resource == resourceReplay) && !strings.Contains(rt.pattern, "{id}"):
 		return fmt.Errorf("route %s names a resource its pattern lacks", name)
 	case rt.resource == resourceNone && strings.Contains(rt.pattern, "{"):
 		return fmt.Errorf("route %s has a path value but no resource to resolve it", name)
@@ -120,7 +123,12 @@ func (s *server) routeTable() []route {
 		{method: "GET", pattern: "/v1/dlq/{id}", access: accessRead, resource: resourceEntry, handler: s.getDead},
 		{method: "POST", pattern: "/v1/dlq/{id}/replay", access: accessWrite, resource: resourceEntry, handler: s.replayOne},
 		{method: "DELETE", pattern: "/v1/dlq/{id}", access: accessWrite, resource: resourceEntry, handler: s.deleteDead},
-		{method: "POST", pattern: "/v1/dlq/replay", access: accessWrite, long: true, handler: s.replayMany},
+		{method: "POST", pattern: "/v1/dlq/replay", access: accessWrite, handler: s.replayMany},
+		{method: "GET", pattern: "/v1/replays", access: accessRead, handler: s.listReplays},
+		{method: "GET", pattern: "/v1/replays/{id}", access: accessRead, resource: resourceReplay, handler: s.getReplay},
+		{method: "POST", pattern: "/v1/replays/{id}/pause", access: accessWrite, resource: resourceReplay, handler: s.pauseReplay},
+		{method: "POST", pattern: "/v1/replays/{id}/resume", access: accessWrite, resource: resourceReplay, handler: s.resumeReplay},
+		{method: "POST", pattern: "/v1/replays/{id}/cancel", access: accessWrite, resource: resourceReplay, handler: s.cancelReplay},
 		{method: "POST", pattern: "/v1/dlq/purge", access: accessWrite, long: true, handler: s.purge},
 		{method: "GET", pattern: "/v1/stats", access: accessRead, handler: s.stats},
 		{method: "GET", pattern: "/v1/audit", access: accessAdminRead, handler: s.listAudit},
