@@ -579,6 +579,19 @@ func TestOperatorFlow(t *testing.T) {
 				b.shot("4-bulk-confirm")
 			}
 			b.do("confirm", chromedp.Click(chromedp.CSS("#dialog-confirm")))
+			// The replay is an operation, shown with its progress and its pause and cancel
+			// buttons until it is done; no worker runs here, so the test runs it.
+			b.until("the operation's progress", `document.querySelector('#replay-progress #replay-status') !== null && !document.querySelector('#replay-pause').hidden && !document.querySelector('#replay-cancel').hidden`)
+			if got := b.text("#replay-status"); !strings.HasPrefix(got, "running: matched ") {
+				t.Errorf("the operation's progress reads %q", got)
+			}
+			ops, err := f.client.DLQ().Operations(f.ctx, sluice.OperationFilter{}, sluice.ListOptions{Limit: 1})
+			if err != nil || len(ops.Items) != 1 {
+				t.Fatalf("the UI's replay operation: %v %+v", err, ops)
+			}
+			if op, err := f.client.DLQ().RunReplay(f.ctx, ops.Items[0].ID, nil); err != nil || op.Replayed != 6 {
+				t.Fatalf("running the UI's replay operation: %v %+v", err, op)
+			}
 			b.until("the result", `(document.querySelector('main > .alert.ok') || {}).textContent === 'Replayed 6 entries of 6 matched.'`)
 			b.until("the emptied listing", `document.querySelector('#dlq-table .empty-row') !== null`)
 			if n := len(f.dead(t, sluice.Filter{App: "acme", Type: "invoice.charge"})); n != 0 {

@@ -746,12 +746,64 @@ async function viewDLQ(main, params, ctx) {
       },
     });
     if (!result || !ctx.alive()) return;
-    const parts = kind === 'replay'
-      ? [h('strong', null, `Replayed ${plural(result.replayed ?? 0, 'entry', 'entries')}`), ` of ${fmtInt(result.matched ?? n)} matched.`,
-        result.conflicts ? ` ${plural(result.conflicts, 'conflict', 'conflicts')}: a live job holds their unique key, so they stay in the queue.` : '']
-      : [h('strong', null, `Purged ${plural(result.purged ?? 0, 'entry', 'entries')}`), ` of ${fmtInt(result.matched ?? n)} matched.`];
-    flash('ok', ...parts);
+    if (kind === 'replay') {
+      // A bulk replay is a durable operation (202): the workers and sluice serve run it.
+      await followReplay(result);
+      return;
+    }
+    flash('ok', h('strong', null, `Purged ${plural(result.purged ?? 0, 'entry', 'entries')}`), ` of ${fmtInt(result.matched ?? n)} matched.`);
     render();
+  }
+
+  // followReplay shows a replay operation's progress, with buttons to pause, resume and
+  // cancel it, reading it again every half second until it is done (then the listing is
+  // shown again with the result), cancelled or failed, or the operator leaves the screen.
+  async function followReplay(op) {
+    const status = h('span', { id: 'replay-status' });
+    const pause = h('button', { type: 'button', id: 'replay-pause', class: 'btn' }, 'Pause');
+    const cancel = h('button', { type: 'button', id: 'replay-cancel', class: 'btn danger' }, 'Cancel');
+    const panel = notice('info', h('strong', null, 'Replay operation '), h('code', null, op.id), ' ', status, ' ', pause, ' ', cancel);
+    panel.id = 'replay-progress';
+    let cur = op;
+    const show = (o) => {
+      status.textContent = `${o.status}: matched ${fmtInt(o.matched)}, replayed ${fmtInt(o.replayed)}, failed ${fmtInt(o.failed)}, skipped ${fmtInt(o.skipped)}.`;
+      pause.textContent = o.status === 'paused' ? 'Resume' : 'Pause';
+      const open = (o.status === 'running' || o.status === 'paused') && canWrite();
+      pause.hidden = !open;
+      cancel.hidden = !open;
+    };
+    const act = async (verb) => {
+      try {
+        cur = await api('POST', `/v1/replays/${encodeURIComponent(op.id)}/${verb}`);
+        if (ctx.alive()) show(cur);
+      } catch (err) {
+        if (ctx.alive()) messages.append(errorBox(err));
+      }
+    };
+    pause.onclick = () => act(cur.status === 'paused' ? 'resume' : 'pause');
+    cancel.onclick = () => act('cancel');
+    show(cur);
+    messages.replaceChildren(panel);
+    while (ctx.alive()) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (!ctx.alive()) return;
+      try {
+        cur = await api('GET', `/v1/replays/${encodeURIComponent(op.id)}`);
+      } catch (err) {
+        if (ctx.alive()) messages.append(errorBox(err));
+        return;
+      }
+      if (!ctx.alive()) return;
+      show(cur);
+      if (cur.status === 'done') {
+        flash('ok', h('strong', null, `Replayed ${plural(cur.replayed, 'entry', 'entries')}`), ` of ${fmtInt(cur.matched)} matched.`,
+          cur.failed ? ` ${plural(cur.failed, 'entry', 'entries')} stay in the queue: ${cur.lastError}.` : '',
+          cur.skipped ? ` ${plural(cur.skipped, 'replay loop', 'replay loops')} skipped (entries whose job was itself a replay).` : '');
+        render();
+        return;
+      }
+      if (cur.status === 'cancelled' || cur.status === 'failed') return;
+    }
   }
 
   await load();
