@@ -47,6 +47,8 @@ func FairShares(apps []uuid.UUID, round uint64, n int) []AppShare {
 // start in turn. Jobs already claimed are returned even if a later round fails: they are
 // leased to the caller, and the next claim meets the error again.
 func ClaimFairly(apps []uuid.UUID, round uint64, n int, claim func([]AppShare) ([]Job, error)) ([]Job, error) {
+	// The turns go by app id, whatever order the apps were found in.
+	apps = slices.SortedFunc(slices.Values(apps), func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 	var all []Job
 	for n > 0 && len(apps) > 0 {
 		shares := FairShares(apps, round, n)

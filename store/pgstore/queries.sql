@@ -87,29 +87,26 @@ LIMIT $5;
 -- ============================================================================================
 
 -- name: ReadyApps
--- The apps with due jobs of the worker's types in one queue, for a claim to share between
--- them. A skip scan of jobs_fair finds each app with pending jobs in the queue in one index
--- probe, however many jobs it holds; a second probe checks that one of them is due. The
--- probes order by jobs_fair's own columns so that no other index serves them: jobs_app would
--- walk past every completed job of the app first.
+-- The apps with pending jobs in one queue, for a claim to share between them: a skip scan of
+-- jobs_fair, one index probe per app however many jobs it holds. It walks the index from its
+-- end — each app's newest jobs, which are still pending — because claims take the oldest
+-- first, and the entries they leave behind (claimed, completed) crowd the start of each app's
+-- range until vacuum clears them. Whether an app has a job due and of the worker's types is
+-- left to the claim: an app without gives nothing, and its share goes to the others.
 WITH RECURSIVE queued AS (
     (SELECT app_id FROM jobs
      WHERE status = 'pending' AND queue = $1
-     ORDER BY app_id, priority, run_at, id LIMIT 1)
+     ORDER BY app_id DESC, priority DESC, run_at DESC, id DESC LIMIT 1)
     UNION ALL
     SELECT (SELECT j.app_id FROM jobs AS j
-            WHERE j.status = 'pending' AND j.queue = $1 AND j.app_id > q.app_id
-            ORDER BY j.app_id, j.priority, j.run_at, j.id LIMIT 1)
+            WHERE j.status = 'pending' AND j.queue = $1 AND j.app_id < q.app_id
+            ORDER BY j.app_id DESC, j.priority DESC, j.run_at DESC, j.id DESC LIMIT 1)
     FROM queued AS q
     WHERE q.app_id IS NOT NULL
 )
 SELECT q.app_id, a.max_running IS NOT NULL OR a.rate_per_second IS NOT NULL AS limited
 FROM queued AS q
-JOIN apps AS a ON a.id = q.app_id
-WHERE EXISTS (
-    SELECT 1 FROM jobs AS j
-    WHERE j.status = 'pending' AND j.queue = $1 AND j.app_id = q.app_id
-      AND j.run_at <= now() AND j.type = ANY($2::text[]));
+JOIN apps AS a ON a.id = q.app_id;
 
 -- name: LockApps
 -- Serialises the claims of apps with limits: a claim locks them (in id order, so that two

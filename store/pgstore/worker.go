@@ -17,7 +17,7 @@ import (
 // each round claims every app's share in one batch, one transaction. Apps with limits are
 // locked first in that transaction, and their shares cut to what the limits allow.
 func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job, error) {
-	rows, err := s.pool.Query(ctx, q.Get("ReadyApps"), p.Queue, p.Types)
+	rows, err := s.pool.Query(ctx, q.Get("ReadyApps"), p.Queue)
 	if err != nil {
 		return nil, err
 	}

@@ -119,29 +119,25 @@ LIMIT :limit;
 -- ============================================================================================
 
 -- name: ReadyApps
--- The apps with due jobs of the worker's types (:types) in one queue, for a claim to share
--- between them: a skip scan of jobs_fair, one index probe per app with pending jobs in the
--- queue, then a probe for a due one. The probes order by jobs_fair's own columns so that no
--- other index serves them: jobs_app would walk past every completed job of the app first.
+-- The apps with pending jobs in one queue, for a claim to share between them: a skip scan of
+-- jobs_fair, one index probe per app however many jobs it holds, from the index's end (as on
+-- PostgreSQL, where claimed entries crowd each app's start until vacuum). Whether an app has
+-- a job due and of the worker's types is left to the claim: an app without gives nothing,
+-- and its share goes to the others.
 WITH RECURSIVE queued(app_id) AS (
     SELECT (SELECT app_id FROM jobs
             WHERE status = 'pending' AND queue = :queue
-            ORDER BY app_id, priority, run_at, id LIMIT 1)
+            ORDER BY app_id DESC, priority DESC, run_at DESC, id DESC LIMIT 1)
     UNION ALL
     SELECT (SELECT j.app_id FROM jobs AS j
-            WHERE j.status = 'pending' AND j.queue = :queue AND j.app_id > q.app_id
-            ORDER BY j.app_id, j.priority, j.run_at, j.id LIMIT 1)
+            WHERE j.status = 'pending' AND j.queue = :queue AND j.app_id < q.app_id
+            ORDER BY j.app_id DESC, j.priority DESC, j.run_at DESC, j.id DESC LIMIT 1)
     FROM queued AS q
     WHERE q.app_id IS NOT NULL
 )
 SELECT q.app_id, a.max_running IS NOT NULL OR a.rate_per_second IS NOT NULL AS limited
 FROM queued AS q
-JOIN apps AS a ON a.id = q.app_id
-WHERE EXISTS (
-    SELECT 1 FROM jobs AS j
-    WHERE j.status = 'pending' AND j.queue = :queue AND j.app_id = q.app_id
-      AND j.run_at <= CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000
-      AND j.type IN (SELECT t.value FROM json_each(:types) AS t));
+JOIN apps AS a ON a.id = q.app_id;
 
 -- name: ClaimJobs
 -- Take one app's (:app) share of a claim: its due pending jobs of one queue and the worker's

@@ -687,7 +687,7 @@ func TestQueryPlans(t *testing.T) {
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	for name, want := range map[string]string{
 		"ClaimJobs":              "USING INDEX jobs_fair (queue=? AND app_id=?)",
-		"ReadyApps":              "USING COVERING INDEX jobs_fair (queue=? AND app_id>?)",
+		"ReadyApps":              "USING COVERING INDEX jobs_fair (queue=? AND app_id<?)",
 		"ListExpiredLeases":      "USING INDEX jobs_lease (lease_expires_at<?)",
 		"GetLiveJobsByUniqueKey": "USING INDEX jobs_unique_key (app_id=? AND unique_key=?)",
 		"ListDead":               "(id<?)", // a page starts at its cursor, in id order

@@ -24,7 +24,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job
 			types = sql.Named("types", jsonParam([]string{}))
 		}
 		queue := sql.Named("queue", p.Queue)
-		rows, err := tx.QueryContext(ctx, q.Get("ReadyApps"), queue, types)
+		rows, err := tx.QueryContext(ctx, q.Get("ReadyApps"), queue)
 		if err != nil {
 			return err
 		}
