@@ -56,6 +56,9 @@
 // client.DLQ() lists entries newest first with opaque keyset cursors (ByApp, ByType, List),
 // fetches one with its history (Get), replays (Replay, ReplayMany) and deletes (Delete,
 // Purge). Replay is atomic and at most once: ErrAlreadyReplayed tells the loser of a race.
+// StartReplay records a bulk replay as a durable operation that the upkeep of every started
+// client advances under a lease, batch by batch, resuming after a crash without replaying an
+// entry twice; Operation(s), PauseReplay, ResumeReplay and CancelReplay manage it.
 // Groups gathers the un-replayed entries into failure groups — per app and type, those whose
 // last errors match once numbers, ids, addresses and quoted values are masked — and
 // Filter.Group lists, replays or purges one group (docs/triage.md).
