@@ -41,6 +41,12 @@ var (
 		"Age in transactions of the database's oldest unfrozen transaction id (PostgreSQL; 0 on SQLite).", nil, nil)
 	multiXactAgeDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "multixact_age"),
 		"Age of the database's oldest multixact id (PostgreSQL; 0 on SQLite).", nil, nil)
+	appMaxRunningDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "app", "max_running"),
+		"An app's cap on its jobs running at once (AppLimits.MaxRunning); only apps with a cap.",
+		[]string{appLabel}, nil)
+	appRateDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "app", "rate_per_second"),
+		"An app's limit on job starts per second (AppLimits.Rate); only apps with a rate.",
+		[]string{appLabel}, nil)
 	upDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "up"),
 		"1 if every database query of this scrape answered in time, else 0.", nil, nil)
 )
@@ -56,7 +62,8 @@ type dbCollector struct {
 // Describe implements prometheus.Collector.
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{jobsDesc, oldestPendingDesc, dlqEntriesDesc, dlqGroupsDesc, dlqOldestDesc,
-		liveTuplesDesc, deadTuplesDesc, tableSizeDesc, dbSizeDesc, xidAgeDesc, multiXactAgeDesc, upDesc} {
+		liveTuplesDesc, deadTuplesDesc, tableSizeDesc, dbSizeDesc, xidAgeDesc, multiXactAgeDesc,
+		appMaxRunningDesc, appRateDesc, upDesc} {
 		ch <- d
 	}
 }
@@ -69,6 +76,7 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	up := 1.0
 	if apps, err := c.st.ListApps(ctx); err == nil {
 		c.names.store(apps)
+		collectLimits(ch, apps)
 	} else {
 		up = 0
 	}
@@ -83,6 +91,18 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		up = 0
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
+}
+
+// collectLimits sends the limits of the apps that have any.
+func collectLimits(ch chan<- prometheus.Metric, apps []store.App) {
+	for _, a := range apps {
+		if a.MaxRunning > 0 {
+			ch <- prometheus.MustNewConstMetric(appMaxRunningDesc, prometheus.GaugeValue, float64(a.MaxRunning), a.Name)
+		}
+		if a.Rate > 0 {
+			ch <- prometheus.MustNewConstMetric(appRateDesc, prometheus.GaugeValue, a.Rate, a.Name)
+		}
+	}
 }
 
 // collectStats sends the gauges of the queue's state, per app and type.

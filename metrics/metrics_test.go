@@ -233,6 +233,9 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := c.SetAppLimits(ctx, "beta", sluice.AppLimits{MaxRunning: 7, Rate: 2.5}); err != nil {
+			t.Fatal(err)
+		}
 		enqueue(beta, "ok", 1, sluice.NewJob{})
 
 		settled := map[[2]string]func(s sluice.TypeStats) bool{
@@ -349,6 +352,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 			{"sluice_dlq_groups", labels{"app": "alpha", "type": "doomed"}, 1},
 			{"sluice_dlq_groups", labels{"app": "beta", "type": "ok"}, 0},
 			{"sluice_dlq_oldest_entry_age_seconds", labels{"app": "beta", "type": "ok"}, 0},
+			{"sluice_app_max_running", labels{"app": "beta"}, 7},
+			{"sluice_app_rate_per_second", labels{"app": "beta"}, 2.5},
 			{"sluice_db_up", labels{}, 1},
 		} {
 			if got := value(t, families, g.name, g.l); got != g.want {
