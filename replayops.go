@@ -365,8 +365,9 @@ func (e *engine) replayer(ctx context.Context) {
 			op, err = c.advanceReplay(ctx, op, token, nil)
 			if err != nil && ctx.Err() == nil {
 				e.log.Warn("sluice: a replay batch failed; will retry", "operation", op.ID, "error", err)
-				release := context.WithoutCancel(ctx)
-				_ = e.st.ReleaseReplayOp(release, op.ID, token)
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				_ = e.st.ReleaseReplayOp(rctx, op.ID, token)
+				cancel()
 			} else if ctx.Err() == nil {
 				e.log.Info("sluice: replay operation left", "operation", op.ID, "status", op.Status,
 					"matched", op.Matched, "replayed", op.Replayed, "failed", op.Failed, "skipped", op.Skipped)
