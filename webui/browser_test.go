@@ -897,3 +897,21 @@ func TestCrossOriginFormPostIsRefused(t *testing.T) {
 		t.Errorf("the audit log has %d entries (%v)", len(audit.Items), err)
 	}
 }
+
+// The overview shows an app's limits (sluice apps limit) beside its name.
+func TestOverviewShowsAppLimits(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testdb.SQLite(t))
+	f.app(t, "capped")
+	if _, err := f.client.SetAppLimits(f.ctx, "capped", sluice.AppLimits{MaxRunning: 3, Rate: 2.5}); err != nil {
+		t.Fatal(err)
+	}
+	f.deadLetter(t, failing{app: "capped", jobType: "t", n: 1, attempts: 1, errText: func(int, int) string { return "boom" }})
+
+	b := newBrowser(t)
+	b.signIn(f.srv.URL, f.admin)
+	b.until("the overview", `document.querySelector('#stats tr.stat') !== null`)
+	if got, want := b.text("#stats .app-limits"), "at most 3 running · 2.5 starts/s, burst 3"; got != want {
+		t.Errorf("the overview shows the limits as %q, want %q", got, want)
+	}
+}

@@ -408,6 +408,14 @@ async function viewOverview(main, _params, ctx) {
   ctx.onCleanup(() => clearInterval(timer));
 }
 
+// appLimits shows an app's limits (sluice apps limit), or nothing when it has none.
+function appLimits(app) {
+  const parts = [];
+  if (app && app.maxRunning) parts.push(`at most ${fmtInt(app.maxRunning)} running`);
+  if (app && app.rate) parts.push(`${app.rate} starts/s, burst ${fmtInt(app.burst)}`);
+  return parts.length ? h('span', { class: 'app-limits muted small', title: 'Limits set with sluice apps limit' }, parts.join(' · ')) : null;
+}
+
 function overview(items) {
   if (!items.length) {
     return [h('div', { class: 'empty card' }, h('p', null, 'No jobs yet.'),
@@ -430,6 +438,7 @@ function overview(items) {
     const dead = list.reduce((n, s) => n + (s.dead || 0), 0);
     rows.push(h('tr', { class: 'group' }, h('th', { colspan: '6', scope: 'rowgroup' },
       h('span', { class: 'app-name' }, name),
+      appLimits(state.apps.find((a) => a.name === name)),
       dead ? h('a', { class: 'group-dead', href: `#/dlq?${new URLSearchParams({ app: name })}` }, `${plural(dead, 'dead entry', 'dead entries')} →`) : h('span', { class: 'muted small' }, 'nothing dead'))));
     for (const s of list) {
       const deadCell = s.dead
