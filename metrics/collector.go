@@ -47,6 +47,9 @@ var (
 	appRateDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "app", "rate_per_second"),
 		"An app's limit on job starts per second (AppLimits.Rate); only apps with a rate.",
 		[]string{appLabel}, nil)
+	replayOpsDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "replay_operations"),
+		"Bulk replay operations by status: running, paused, cancelled, done, failed.",
+		[]string{"status"}, nil)
 	upDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "up"),
 		"1 if every database query of this scrape answered in time, else 0.", nil, nil)
 )
@@ -63,7 +66,7 @@ type dbCollector struct {
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{jobsDesc, oldestPendingDesc, dlqEntriesDesc, dlqGroupsDesc, dlqOldestDesc,
 		liveTuplesDesc, deadTuplesDesc, tableSizeDesc, dbSizeDesc, xidAgeDesc, multiXactAgeDesc,
-		appMaxRunningDesc, appRateDesc, upDesc} {
+		appMaxRunningDesc, appRateDesc, replayOpsDesc, upDesc} {
 		ch <- d
 	}
 }
@@ -82,6 +85,13 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if stats, err := c.st.Stats(ctx); err == nil {
 		collectStats(ch, stats, time.Now())
+	} else {
+		up = 0
+	}
+	if ops, err := c.st.CountReplayOps(ctx); err == nil {
+		for _, status := range []store.ReplayStatus{store.ReplayRunning, store.ReplayPaused, store.ReplayCancelled, store.ReplayDone, store.ReplayFailed} {
+			ch <- prometheus.MustNewConstMetric(replayOpsDesc, prometheus.GaugeValue, float64(ops[status]), string(status))
+		}
 	} else {
 		up = 0
 	}

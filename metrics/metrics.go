@@ -59,6 +59,10 @@
 //	sluice_dlq_groups                      their failure groups (see sluice.DLQ.Groups)
 //	sluice_dlq_oldest_entry_age_seconds    age of the oldest un-replayed entry (0 if none)
 //
+// and, labelled by status (running, paused, cancelled, done, failed) alone:
+//
+//	sluice_replay_operations{status}       bulk replay operations (see sluice.DLQ.StartReplay)
+//
 // and the database's health (see store.Health):
 //
 //	sluice_db_live_tuples{table}        live rows: PostgreSQL's estimate, SQLite's exact count

@@ -275,6 +275,14 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		if _, err := c.DLQ().Replay(ctx, dead.Items[0].ID); err != nil {
 			t.Fatal(err)
 		}
+		// A replay operation, paused (and the client stopped, so nothing runs it).
+		op, err := c.DLQ().StartReplay(ctx, sluice.Filter{Type: "nothing"}, sluice.ReplayOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DLQ().PauseReplay(ctx, op.ID); err != nil {
+			t.Fatal(err)
+		}
 
 		// Scrapes at once (under the race detector) leave one another alone.
 		var wg sync.WaitGroup
@@ -354,6 +362,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 			{"sluice_dlq_oldest_entry_age_seconds", labels{"app": "beta", "type": "ok"}, 0},
 			{"sluice_app_max_running", labels{"app": "beta"}, 7},
 			{"sluice_app_rate_per_second", labels{"app": "beta"}, 2.5},
+			{"sluice_replay_operations", labels{"status": "paused"}, 1},
+			{"sluice_replay_operations", labels{"status": "running"}, 0},
 			{"sluice_db_up", labels{}, 1},
 		} {
 			if got := value(t, families, g.name, g.l); got != g.want {

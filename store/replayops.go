@@ -49,6 +49,8 @@ type ReplayOps interface {
 	// ReleaseReplayOp gives the lease back (when token still holds it), so that another
 	// process may take the operation at once.
 	ReleaseReplayOp(ctx context.Context, id, token uuid.UUID) error
+	// CountReplayOps counts the operations in each state (states with none are absent).
+	CountReplayOps(ctx context.Context) (map[ReplayStatus]int64, error)
 }
 
 // ReplayStatus is the state of a replay operation.

@@ -99,6 +99,22 @@ func (s *Store) ReleaseReplayOp(ctx context.Context, id, token uuid.UUID) error 
 	return err
 }
 
+// CountReplayOps counts the operations in each state.
+func (s *Store) CountReplayOps(ctx context.Context) (map[store.ReplayStatus]int64, error) {
+	rows, err := s.pool.Query(ctx, qr.Get("CountReplayOps"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[store.ReplayStatus]int64{}
+	var status string
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error {
+		out[store.ReplayStatus(status)] = n
+		return nil
+	})
+	return out, err
+}
+
 func scanReplayOp(row pgx.CollectableRow) (store.ReplayOp, error) {
 	var o store.ReplayOp
 	var patch []byte

@@ -92,3 +92,6 @@ RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_g
           attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
           cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
           lease_expires_at;
+
+-- name: CountReplayOps
+SELECT status, count(*) FROM replay_operations GROUP BY status;

@@ -131,6 +131,32 @@ func (s *Store) ReleaseReplayOp(ctx context.Context, id, token uuid.UUID) error 
 	})
 }
 
+// CountReplayOps counts the operations in each state.
+func (s *Store) CountReplayOps(ctx context.Context) (map[store.ReplayStatus]int64, error) {
+	out := map[store.ReplayStatus]int64{}
+	err := s.read(ctx, func(db querier) error {
+		clear(out)
+		rows, err := db.QueryContext(ctx, qr.Get("CountReplayOps"))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var status string
+			var n int64
+			if err := rows.Scan(&status, &n); err != nil {
+				return err
+			}
+			out[store.ReplayStatus(status)] = n
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func scanReplayOp(row scanner) (store.ReplayOp, error) {
 	var o store.ReplayOp
 	var patch sql.NullString

@@ -92,3 +92,6 @@ RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_g
 
 -- name: ReplayOpExists
 SELECT count(*) FROM replay_operations WHERE id = :id;
+
+-- name: CountReplayOps
+SELECT status, count(*) FROM replay_operations GROUP BY status;

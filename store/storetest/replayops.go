@@ -327,6 +327,9 @@ func testReplayOps(t *testing.T, r *suite) {
 		if page := must(b.s.ListReplayOps(b.ctx, nil, store.Page{Limit: 10, Before: &op2.ID}))(t); len(page) != 1 || page[0].ID != op.ID {
 			t.Fatalf("ListReplayOps below a cursor = %v", page)
 		}
+		if counts := must(b.s.CountReplayOps(b.ctx))(t); len(counts) != 2 || counts[store.ReplayCancelled] != 1 || counts[store.ReplayRunning] != 1 {
+			t.Fatalf("CountReplayOps = %v, want one cancelled, one running", counts)
+		}
 		if _, err := b.s.GetReplayOp(b.ctx, newID()); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("GetReplayOp(missing) = %v", err)
 		}
