@@ -259,7 +259,7 @@ const (
 // batches of one transaction each, each entry at most once (see Replay), within this call:
 // it is the synchronous bulk replay of the Go API, recorded only in the audit log. Entries
 // dead-lettered after the call began are left alone, and so are entries produced by a replay
-// unless opts.IncludeLoops (counted in Loops, not in Matched). The
+// unless opts.IncludeLoops (counted in Matched and in Loops). The
 // filter must not be empty. If ctx ends midway, the result counts what was done and the
 // error says why it stopped. A bulk replay that must outlive the process, be paused or
 // followed by others is an operation: see StartReplay (which the CLI and the HTTP API use).
@@ -310,7 +310,7 @@ func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (Rep
 		if err != nil {
 			return res, err
 		}
-		res.Matched += b.Considered - b.Loops
+		res.Matched += b.Considered
 		res.Replayed += b.Replayed
 		res.Conflicts += b.Conflicts
 		res.Invalid += b.Invalid

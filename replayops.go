@@ -36,6 +36,9 @@ const (
 // MaxPayloadPatch is the largest payload patch accepted, in bytes: 64 KiB.
 const MaxPayloadPatch = 64 << 10
 
+// maxReplayGap bounds the wait between two batches of an operation with a tiny rate.
+const maxReplayGap = 24 * time.Hour
+
 // replayPollInterval is how often a process following an operation that another process
 // advances reads its progress.
 const replayPollInterval = 250 * time.Millisecond
@@ -44,9 +47,6 @@ const replayPollInterval = 250 * time.Millisecond
 func checkReplayOptions(opts ReplayOptions) error {
 	if opts.Rate < 0 || math.IsNaN(opts.Rate) || math.IsInf(opts.Rate, 0) {
 		return store.Fieldf("rate", "must be a positive number of entries per second, or 0 for no limit")
-	}
-	if opts.Rate > 0 && opts.Rate < 0.01 {
-		return store.Fieldf("rate", "must be at least 0.01 entries per second, or 0 for no limit")
 	}
 	if opts.Attempts < 0 || opts.Attempts > validate.MaxMaxAttempts {
 		return store.Fieldf("attempts", "must be between 1 and %d, or 0 for a fresh budget", validate.MaxMaxAttempts)
@@ -275,7 +275,11 @@ func (c *Client) advanceReplay(ctx context.Context, op ReplayOperation, token uu
 	var gap time.Duration // between batch starts, for the rate
 	if op.Rate > 0 {
 		limit = max(1, min(limit, int(op.Rate)))
-		gap = time.Duration(float64(limit) / op.Rate * float64(time.Second))
+		// A rate below one entry a day waits a day between two entries.
+		gap = maxReplayGap
+		if secs := float64(limit) / op.Rate; secs < maxReplayGap.Seconds() {
+			gap = time.Duration(secs * float64(time.Second))
+		}
 	}
 	// The lease must outlast the wait between two batches, which renew it.
 	lease := c.cfg.LeaseDuration + gap
