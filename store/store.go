@@ -131,6 +131,9 @@ type Store interface {
 	// ReplayOps is the durable state of bulk replays run as operations.
 	ReplayOps
 
+	// Retention is the durable state of retention: policies, trims and trim reports.
+	Retention
+
 	// Health reports what an operator watches in the database itself: table sizes and dead
 	// rows, transaction-id age, and settings that weaken durability. It expects a migrated
 	// schema. On SQLite it counts rows and reads the tables' pages, so it is meant for

@@ -36,6 +36,7 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, openStore, &storetest.Options{
 		BeginTx:          beginTx,
 		InsertBareDead:   insertBareDead,
+		Backdate:         backdate,
 		RefuseDeadLetter: refuseDeadLetter,
 		Notifies:         true,
 	})
@@ -198,5 +199,19 @@ func TestLongSchemaName(t *testing.T) {
 	case <-woke:
 	case <-time.After(10 * time.Second):
 		t.Fatal("inserting a due job did not wake the listener")
+	}
+}
+
+// backdate moves failed_at and completed_at of the rows with these ids back by by.
+func backdate(t *testing.T, s store.Store, ids []uuid.UUID, by time.Duration) {
+	t.Helper()
+	pool := pgStore(t, s).Pool()
+	for _, stmt := range []string{
+		`UPDATE job_dlq SET failed_at = failed_at - $2 * interval '1 millisecond' WHERE id = ANY($1)`,
+		`UPDATE jobs SET completed_at = completed_at - $2 * interval '1 millisecond' WHERE id = ANY($1)`,
+	} {
+		if _, err := pool.Exec(t.Context(), stmt, ids, by.Milliseconds()); err != nil {
+			t.Fatalf("backdating rows: %v", err)
+		}
 	}
 }

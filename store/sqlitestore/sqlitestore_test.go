@@ -3,8 +3,10 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -26,6 +28,7 @@ func TestConformance(t *testing.T) {
 	}, &storetest.Options{
 		BeginTx:          beginTx,
 		InsertBareDead:   insertBareDead,
+		Backdate:         backdate,
 		RefuseDeadLetter: refuseDeadLetter,
 		Notifies:         false,
 		ExactRowCounts:   true,
@@ -88,6 +91,26 @@ func refuseDeadLetter(t *testing.T, s store.Store, jobID uuid.UUID) func() {
 		t.Helper()
 		if _, err := db.ExecContext(context.Background(), `DROP TRIGGER refuse_dead_letter`); err != nil {
 			t.Fatalf("dropping the refusing trigger: %v", err)
+		}
+	}
+}
+
+// backdate moves failed_at and completed_at of the rows with these ids back by by.
+func backdate(t *testing.T, s store.Store, ids []uuid.UUID, by time.Duration) {
+	t.Helper()
+	list := make([]string, len(ids))
+	for i, id := range ids {
+		list[i] = id.String()
+	}
+	raw, _ := json.Marshal(list)
+	for _, stmt := range []string{
+		`UPDATE job_dlq SET failed_at = failed_at - :us WHERE id IN (SELECT value FROM json_each(:ids))`,
+		`UPDATE jobs SET completed_at = completed_at - :us WHERE id IN (SELECT value FROM json_each(:ids))`,
+	} {
+		_, err := s.(*sqlitestore.Store).DB().ExecContext(context.Background(), stmt,
+			sql.Named("us", by.Microseconds()), sql.Named("ids", string(raw)))
+		if err != nil {
+			t.Fatalf("backdating rows: %v", err)
 		}
 	}
 }

@@ -39,6 +39,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -66,6 +67,11 @@ type Options struct {
 	// trigger that raises), as a database that refuses one row would, and returns a function
 	// that lets them through again. Nil skips the subtests that need it.
 	RefuseDeadLetter func(t *testing.T, s store.Store, jobID uuid.UUID) (allow func())
+
+	// Backdate moves the times retention ages rows by (job_dlq.failed_at, jobs.completed_at)
+	// of the rows with these ids back by the duration, as a test-only SQL update would. Nil
+	// skips the retention subtests that need it.
+	Backdate func(t *testing.T, s store.Store, ids []uuid.UUID, by time.Duration)
 
 	// Notifies says that ListenForJobs wakes its listener when another connection inserts a
 	// due job (PostgreSQL's LISTEN/NOTIFY). When false, the suite checks only what every
@@ -109,6 +115,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"Purge", testPurge},
 		{"Groups", testGroups},
 		{"Alerts", testAlerts},
+		{"Retention", testRetention},
 		{"Stats", testStats},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},

@@ -1,0 +1,2 @@
+DROP TABLE retention_reports;
+DROP TABLE retention_policies;
