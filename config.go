@@ -58,6 +58,12 @@ type Config struct {
 	// defaults to Logger, and its Observer to Observer when that implements alert.Observer
 	// (package metrics' does). Defaults to nil: no alerts.
 	Alerts *AlertConfig
+
+	// Retention configures retention: the default policies (completed and cancelled jobs
+	// kept 7 days, replayed entries 30 days, un-replayed entries until a stored policy says
+	// otherwise) and the runner every started client runs; see RetentionConfig and
+	// Client.SetRetention.
+	Retention RetentionConfig
 }
 
 // AlertConfig configures alerts; see package alert.
@@ -175,6 +181,9 @@ func (cfg *Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := c.Retention.withDefaults(); err != nil {
+		return c, err
 	}
 	if c.Alerts != nil {
 		a := *c.Alerts

@@ -153,6 +153,9 @@ func (e *engine) start() {
 	if e.alerter != nil {
 		loops = append(loops, e.alerter.Run)
 	}
+	if !e.cfg.Retention.Disabled {
+		loops = append(loops, e.retention)
+	}
 	for _, loop := range loops {
 		e.bgWG.Add(1)
 		go func() {

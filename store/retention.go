@@ -282,3 +282,16 @@ func ExcludeJSON(scopes []RetentionScope) string {
 
 // NewReportID returns a fresh UUIDv7 for a trim report.
 func NewReportID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+
+// MarshalJSON writes the policy with maxAge as a Go duration ("1h0m0s"), absent when 0.
+func (p RetentionPolicy) MarshalJSON() ([]byte, error) {
+	type plain RetentionPolicy
+	var age string
+	if p.MaxAge > 0 {
+		age = p.MaxAge.String()
+	}
+	return json.Marshal(struct {
+		plain
+		MaxAge string `json:"maxAge,omitempty"`
+	}{plain(p), age})
+}
