@@ -66,7 +66,8 @@ const (
 	ReplayCancelled ReplayStatus = "cancelled"
 	// ReplayDone: every matching entry was handled.
 	ReplayDone ReplayStatus = "done"
-	// ReplayFailed: stopped for good by an error a retry cannot fix (LastError says which).
+	// ReplayFailed: stopped for good by an error a retry cannot fix. Reserved: no Sluice
+	// sets it yet; a batch that fails is retried by whichever process takes the operation next.
 	ReplayFailed ReplayStatus = "failed"
 )
 
