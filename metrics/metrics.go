@@ -138,6 +138,7 @@ func New(st store.Store, opts *Options) *Metrics {
 	m.obs = newObserver(m.reg)
 	m.reg.MustRegister(
 		&dbCollector{st: st, timeout: timeout, names: m.names},
+		&trimReportsCollector{st: st, timeout: timeout},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

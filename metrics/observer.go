@@ -26,6 +26,8 @@ type observer struct {
 	series              sync.Map // seriesKey → *series
 
 	alertsDelivered, alertsFailed *prometheus.CounterVec
+
+	retention retentionMetrics
 }
 
 // seriesKey is the labels of a job's metrics, with the app still as its id.
@@ -81,6 +83,7 @@ func newObserver(reg prometheus.Registerer) *observer {
 	o.alertsFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_failed_total",
 		Help: "Alerts this process gave up on after its retries (or an answer not worth retrying), by event and sink."}, alertLabels)
 	reg.MustRegister(o.duration, o.replayed, rescues, o.alertsDelivered, o.alertsFailed)
+	o.retention = newRetentionMetrics(reg)
 	return o
 }
 
