@@ -18,7 +18,7 @@ func TestEmbeddedDefaultDatabase(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	r := runIn(t, dir, "", "", "apps", "create", "first")
-	if r.code != 0 || !strings.Contains(r.stderr, "Created ./sluice.db (SQLite) and applied 8 migrations.") {
+	if r.code != 0 || !strings.Contains(r.stderr, "Created ./sluice.db (SQLite) and applied 9 migrations.") {
 		t.Fatalf("first command on a new directory: %s", r)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sluice.db")); err != nil {
