@@ -98,7 +98,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&c.databaseURL, "database-url", "", "database URL (default $"+databaseURLEnv+")")
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly one JSON document on stdout")
 	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(), c.dlqCommand(), c.tokensCommand(),
-		c.serveCommand(), c.demoCommand())
+		c.retentionCommand(), c.serveCommand(), c.demoCommand())
 	return root
 }
 
@@ -165,11 +165,16 @@ func (c *cli) openError(url string, err error) error {
 
 // withClient runs fn with a client on the configured database and closes it after.
 func (c *cli) withClient(ctx context.Context, fn func(cl *sluice.Client) error) error {
+	return c.withClientConfig(ctx, nil, fn)
+}
+
+// withClientConfig is withClient with a client configured by cfg.
+func (c *cli) withClientConfig(ctx context.Context, cfg *sluice.Config, fn func(cl *sluice.Client) error) error {
 	url, err := c.resolveDatabaseURL()
 	if err != nil {
 		return err
 	}
-	cl, err := sluice.Open(ctx, url, nil)
+	cl, err := sluice.Open(ctx, url, cfg)
 	if err != nil {
 		return c.openError(url, err)
 	}

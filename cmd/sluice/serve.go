@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"net/http"
 	"net/url"
 	"time"
@@ -30,6 +31,7 @@ func (c *cli) serveCommand() *cobra.Command {
 		publicMetrics  bool
 		alertWebhook   string
 		alertThreshold int64
+		exportDir      string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -50,6 +52,10 @@ environment variable SLUICE_ALERT_SECRET (never a flag, which other users could 
 process list); without it the requests are unsigned. Every process running serve with the
 flag shares the work: each alert is delivered at least once, by one of them.
 
+It runs retention too (see 'sluice retention'); with --retention-export-dir DIR, every
+un-replayed dead-letter entry a policy deletes is first appended to a JSON Lines file in DIR
+(dlq-trimmed-YYYY-MM-DD.jsonl) and fsynced; if that fails, nothing is deleted.
+
 When it is ready, it prints the URL it listens on to stderr (with --json, also
 {"url": "..."} on stdout). SIGTERM or Ctrl-C stops it gracefully: requests in flight get
 up to 10s to finish.`,
@@ -66,13 +72,19 @@ up to 10s to finish.`,
 			if err != nil {
 				return err
 			}
-			return c.runServe(cmd.Context(), addr, publicMetrics, alerts)
+			if exportDir != "" {
+				if fi, err := os.Stat(exportDir); err != nil || !fi.IsDir() {
+					return flagError("retention-export-dir", "must be a directory that exists, got %q", exportDir)
+				}
+			}
+			return c.runServe(cmd.Context(), addr, publicMetrics, alerts, sluice.RetentionConfig{ExportDir: exportDir})
 		}),
 	}
 	cmd.Flags().StringVar(&addr, "addr", defaultAddr, "host:port to listen on (port 0: any free port)")
 	cmd.Flags().BoolVar(&publicMetrics, "public-metrics", false, "serve /metrics without a token")
 	cmd.Flags().StringVar(&alertWebhook, "alert-webhook", "", "POST an alert to this URL for every dead-lettered job (secret: $"+alertSecretEnv+")")
 	cmd.Flags().Int64Var(&alertThreshold, "alert-group-threshold", 0, "with --alert-webhook, also alert when a failure group reaches N un-replayed entries")
+	cmd.Flags().StringVar(&exportDir, "retention-export-dir", "", "append un-replayed entries retention deletes to a JSON Lines file in this directory first")
 	return cmd
 }
 
@@ -113,7 +125,7 @@ type serveOutput struct {
 	URL string `json:"url"`
 }
 
-func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool, alerts *sluice.AlertConfig) error {
+func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool, alerts *sluice.AlertConfig, retention sluice.RetentionConfig) error {
 	url, err := c.resolveDatabaseURL()
 	if err != nil {
 		return err
@@ -128,11 +140,12 @@ func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool, ale
 		return err
 	}
 	m := metrics.New(st, nil)
-	client, err := sluice.NewClient(st, &sluice.Config{Observer: m.Observer(), Logger: logger, Alerts: alerts})
+	client, err := sluice.NewClient(st, &sluice.Config{Observer: m.Observer(), Logger: logger, Alerts: alerts, Retention: retention})
 	if err != nil {
 		return err
 	}
-	// With no handlers, a started client runs only the upkeep: lease rescue, and alerts.
+	// With no handlers, a started client runs only the upkeep: lease rescue, replays,
+	// retention, and alerts.
 	if err := client.Start(ctx); err != nil {
 		return err
 	}
