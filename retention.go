@@ -182,6 +182,11 @@ func (c *Client) TrimReports(ctx context.Context, opts ListOptions) (Page[TrimRe
 	return makePage(items, limit, key, func(r TrimReport) uuid.UUID { return r.ID }), nil
 }
 
+// TrimReport returns one trim report, or ErrNotFound.
+func (c *Client) TrimReport(ctx context.Context, id uuid.UUID) (TrimReport, error) {
+	return c.store.GetTrimReport(ctx, id)
+}
+
 // DismissTrimReport marks a report dismissed by by (an operator's name), so the UI stops
 // showing it. Dismissing one already dismissed changes nothing. A missing one is ErrNotFound.
 func (c *Client) DismissTrimReport(ctx context.Context, id uuid.UUID, by string) (TrimReport, error) {

@@ -37,6 +37,8 @@ type Retention interface {
 	// ListTrimReports returns trim reports newest first (by id) below the page's cursor,
 	// only the undismissed ones when undismissed is set.
 	ListTrimReports(ctx context.Context, undismissed bool, page Page) ([]TrimReport, error)
+	// GetTrimReport returns the report, or ErrNotFound.
+	GetTrimReport(ctx context.Context, id uuid.UUID) (TrimReport, error)
 	// DismissTrimReport marks the report dismissed by by (a no-op when it already is) and
 	// returns it, or ErrNotFound.
 	DismissTrimReport(ctx context.Context, id uuid.UUID, by string) (TrimReport, error)

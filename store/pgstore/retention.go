@@ -139,6 +139,16 @@ func (s *Store) ListTrimReports(ctx context.Context, undismissed bool, page stor
 	return pgx.CollectRows(rows, scanTrimReport)
 }
 
+// GetTrimReport returns the report, or store.ErrNotFound.
+func (s *Store) GetTrimReport(ctx context.Context, id uuid.UUID) (store.TrimReport, error) {
+	rows, _ := s.pool.Query(ctx, qt.Get("GetTrimReport"), id)
+	r, err := pgx.CollectExactlyOneRow(rows, scanTrimReport)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, store.ErrNotFound
+	}
+	return r, err
+}
+
 // DismissTrimReport marks the report dismissed.
 func (s *Store) DismissTrimReport(ctx context.Context, id uuid.UUID, by string) (store.TrimReport, error) {
 	rows, _ := s.pool.Query(ctx, qt.Get("DismissTrimReport"), id, by)

@@ -99,6 +99,11 @@ WHERE (NOT $1::boolean OR dismissed_at IS NULL)
 ORDER BY id DESC
 LIMIT $3;
 
+-- name: GetTrimReport
+SELECT id, policy_id, policy, app_id, type, count, oldest_failed_at, newest_failed_at, min_id,
+       max_id, export_file, created_at, dismissed_at, dismissed_by
+FROM retention_reports WHERE id = $1;
+
 -- name: DismissTrimReport
 UPDATE retention_reports
 SET dismissed_at = coalesce(dismissed_at, now()),

@@ -216,6 +216,20 @@ func (s *Store) ListTrimReports(ctx context.Context, undismissed bool, page stor
 	return out, err
 }
 
+// GetTrimReport returns the report, or store.ErrNotFound.
+func (s *Store) GetTrimReport(ctx context.Context, id uuid.UUID) (store.TrimReport, error) {
+	var out store.TrimReport
+	err := s.read(ctx, func(db querier) error {
+		var err error
+		out, err = scanTrimReport(db.QueryRowContext(ctx, qt.Get("GetTrimReport"), sql.Named("id", id.String())))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.TrimReport{}, store.ErrNotFound
+	}
+	return out, err
+}
+
 // DismissTrimReport marks the report dismissed.
 func (s *Store) DismissTrimReport(ctx context.Context, id uuid.UUID, by string) (store.TrimReport, error) {
 	var out store.TrimReport

@@ -104,6 +104,11 @@ WHERE (NOT :undismissed OR dismissed_at IS NULL)
 ORDER BY id DESC
 LIMIT :limit;
 
+-- name: GetTrimReport
+SELECT id, policy_id, policy, app_id, type, count, oldest_failed_at, newest_failed_at, min_id,
+       max_id, export_file, created_at, dismissed_at, dismissed_by
+FROM retention_reports WHERE id = :id;
+
 -- name: DismissTrimReport
 UPDATE retention_reports
 SET dismissed_at = coalesce(dismissed_at, CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000),

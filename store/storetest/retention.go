@@ -125,6 +125,12 @@ func testRetention(t *testing.T, r *suite) {
 		if res := b.trim(t, store.TrimBatch{Kind: store.RetainUnreplayed, MaxAge: time.Hour, Limit: 100, Policy: "p"}); res.Deleted != 0 {
 			t.Fatalf("a second pass deleted %d", res.Deleted)
 		}
+		got := must(b.s.GetTrimReport(b.ctx, rep.ID))(t)
+		if got.ID != rep.ID || got.Count != 3 {
+			t.Fatalf("GetTrimReport = %+v, want %+v", got, rep)
+		}
+		_, err := b.s.GetTrimReport(b.ctx, newID())
+		wantErrIs(t, err, store.ErrNotFound, "GetTrimReport of a missing report")
 		// Dismissing.
 		d := must(b.s.DismissTrimReport(b.ctx, rep.ID, "admin"))(t)
 		if d.DismissedAt == nil || d.DismissedBy != "admin" {
@@ -134,7 +140,7 @@ func testRetention(t *testing.T, r *suite) {
 		if !d2.DismissedAt.Equal(*d.DismissedAt) || d2.DismissedBy != "admin" {
 			t.Fatalf("dismissing twice changed the report: %+v", d2)
 		}
-		_, err := b.s.DismissTrimReport(b.ctx, newID(), "admin")
+		_, err = b.s.DismissTrimReport(b.ctx, newID(), "admin")
 		wantErrIs(t, err, store.ErrNotFound, "dismissing a missing report")
 		if n := len(b.reports(t, true)); n != 0 {
 			t.Fatalf("%d undismissed reports after dismissing", n)
