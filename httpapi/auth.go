@@ -31,6 +31,9 @@ type request struct {
 	job   sluice.Job
 	entry sluice.DeadJob
 	op    sluice.ReplayOperation
+	// policy and report: the retention policy or trim report the path names.
+	policy sluice.RetentionPolicy
+	report sluice.TrimReport
 }
 
 // The authorisation failures.
@@ -171,6 +174,10 @@ func (s *server) resolve(r *request, res resource) error {
 		}
 		r.op = op
 		return err
+	case resourcePolicy:
+		return s.resolvePolicy(r)
+	case resourceReport:
+		return s.resolveReport(r)
 	}
 	return nil
 }

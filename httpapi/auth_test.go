@@ -105,6 +105,19 @@ var samples = map[string]sample{
 	"POST /v1/dlq/purge": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
 		return call{method: "POST", path: "/v1/dlq/purge", body: `{"app":"` + pick(tgt, "acme", "no-such-app") + `","dryRun":true}`}
 	}},
+	"GET /v1/retention": {okStatus: 200, call: func(b *bundle, _ target) call { return call{method: "GET", path: "/v1/retention"} }},
+	"PUT /v1/retention": {okStatus: 200, call: func(b *bundle, _ target) call {
+		return call{method: "PUT", path: "/v1/retention", body: `{"kind":"completed","maxAge":"3d"}`}
+	}},
+	"DELETE /v1/retention/{id}": {names: true, okStatus: 204, call: func(b *bundle, tgt target) call {
+		return call{method: "DELETE", path: "/v1/retention/" + pick(tgt, b.walkPolicy, newID())}
+	}},
+	"GET /v1/retention/reports": {okStatus: 200, call: func(b *bundle, _ target) call {
+		return call{method: "GET", path: "/v1/retention/reports?all=true"}
+	}},
+	"POST /v1/retention/reports/{id}/dismiss": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "POST", path: "/v1/retention/reports/" + pick(tgt, b.walkReport, newID()) + "/dismiss"}
+	}},
 	"GET /v1/stats":        {okStatus: 200, call: func(b *bundle, _ target) call { return call{method: "GET", path: "/v1/stats"} }},
 	"GET /v1/audit":        {okStatus: 200, call: func(b *bundle, _ target) call { return call{method: "GET", path: "/v1/audit"} }},
 	"GET /v1/openapi.json": {okStatus: 200, call: func(b *bundle, _ target) call { return call{method: "GET", path: "/v1/openapi.json"} }},
@@ -169,6 +182,9 @@ func TestRouteTableAuth(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, dbURL string) {
 		b := setup(t, dbURL, Options{UI: stubHandler("ui"), Metrics: stubHandler("sluice_up 1\n")})
 		unknown := "sluice_" + strings.Repeat("ab", 16) + "_" + strings.Repeat("A", 43)
+		// The retention policy and trim report the samples name (made first: dead-lettering
+		// runs a worker, whose upkeep would advance the replay operations below).
+		b.walkPolicy, b.walkReport = b.newPolicy(), b.newTrimReport()
 		// The replay operations the samples name, one per route that changes one.
 		b.walkReplays = map[string]string{"get": b.newReplay(false), "pause": b.newReplay(false),
 			"resume": b.newReplay(true), "cancel": b.newReplay(false)}

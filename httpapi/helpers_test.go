@@ -65,6 +65,8 @@ type bundle struct {
 	secrets        []string // every token string, which must never reach the log
 	// walkReplays are acme's replay operations the route walk's samples name.
 	walkReplays map[string]string
+	// walkPolicy and walkReport are an acme retention policy and trim report for the walk.
+	walkPolicy, walkReport string
 }
 
 // fastConfig keeps the test worker's waits short; correctness never depends on it.
@@ -270,7 +272,16 @@ func (b *bundle) snapshot() string {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	raw, err := json.Marshal(map[string]any{"apps": apps, "jobs": b.allJobs(), "dlq": b.allDead(), "tokens": tokens, "audit": audit})
+	policies, err := b.client.ListRetention(b.ctx)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	reports, err := b.client.TrimReports(b.ctx, sluice.ListOptions{Limit: sluice.MaxPageSize, All: true})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	raw, err := json.Marshal(map[string]any{"apps": apps, "jobs": b.allJobs(), "dlq": b.allDead(), "tokens": tokens, "audit": audit,
+		"retention": policies, "trimReports": reports.Items})
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -430,4 +441,36 @@ func (b *bundle) newReplay(paused bool) string {
 		}
 	}
 	return op.ID.String()
+}
+
+// newPolicy sets an acme retention policy that deletes nothing of the world, and returns its id.
+func (b *bundle) newPolicy() string {
+	b.t.Helper()
+	p, err := b.client.SetRetention(b.ctx, sluice.Policy{Kind: sluice.RetainReplayed, App: "acme", Type: "walk.policy", MaxCount: 1000})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return p.ID.String()
+}
+
+// newTrimReport makes retention delete one of two acme entries of its own type (by a max
+// count of 1, so no clock is involved) and returns the trim report's id.
+func (b *bundle) newTrimReport() string {
+	b.t.Helper()
+	b.deadLetter(failing("acme", "walk.trim", "trimmed 1"), failing("acme", "walk.trim", "trimmed 2"))
+	p, err := b.client.SetRetention(b.ctx, sluice.Policy{Kind: sluice.RetainUnreplayed, App: "acme", Type: "walk.trim", MaxCount: 1})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if res, err := b.client.RunRetention(b.ctx, sluice.RetentionOptions{}); err != nil || res.Deleted[sluice.RetainUnreplayed] != 1 {
+		b.t.Fatalf("RunRetention: %+v, %v", res, err)
+	}
+	if err := b.client.DeleteRetention(b.ctx, p.ID); err != nil {
+		b.t.Fatal(err)
+	}
+	page, err := b.client.TrimReports(b.ctx, sluice.ListOptions{})
+	if err != nil || len(page.Items) != 1 {
+		b.t.Fatalf("trim reports: %+v, %v", page.Items, err)
+	}
+	return page.Items[0].ID.String()
 }

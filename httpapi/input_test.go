@@ -348,6 +348,49 @@ func badInputs(b *bundle) []badCase {
 		post("includeLoops a string", "/v1/dlq/replay", `{"type":"email.send","includeLoops":"yes"}`, 400, "includeLoops"),
 		post("batchSize", "/v1/dlq/replay", `{"type":"email.send","batchSize":10}`, 400, "batchSize"))
 
+	// Retention (before the replay operations: making a trim report runs a worker, whose
+	// upkeep would advance them).
+	add("GET /v1/retention", q("unknown parameter", "GET /v1/retention", "/v1/retention?x=1", 400, "x"))
+	const ret = "PUT /v1/retention"
+	add(ret, bodyCases("", "PUT", "/v1/retention", `{"kind":"completed","maxAge":"3d"}`, "kind")...)
+	for _, tc := range []struct{ name, body, field string }{
+		{"no kind", `{"maxAge":"1h"}`, "kind"},
+		{"unknown kind", `{"kind":"all","maxAge":"1h"}`, "kind"},
+		{"kind a number", `{"kind":1,"maxAge":"1h"}`, "kind"},
+		{"no limits", `{"kind":"completed"}`, "maxAge"},
+		{"maxAge garbage", `{"kind":"completed","maxAge":"soon"}`, "maxAge"},
+		{"maxAge negative", `{"kind":"completed","maxAge":"-1h"}`, "maxAge"},
+		{"maxAge 0s", `{"kind":"completed","maxAge":"0s"}`, "maxAge"},
+		{"maxAge 1ns", `{"kind":"completed","maxAge":"1ns"}`, "maxAge"},
+		{"maxAge 10^6 days", `{"kind":"completed","maxAge":"1000000d"}`, "maxAge"},
+		{"maxAge a number", `{"kind":"completed","maxAge":3600}`, "maxAge"},
+		{"maxCount -1", `{"kind":"completed","maxCount":-1}`, "maxCount"},
+		{"maxCount 1.5", `{"kind":"completed","maxCount":1.5}`, "maxCount"},
+		{"maxCount 10^30", `{"kind":"completed","maxCount":1000000000000000000000000000000}`, "maxCount"},
+		{"maxCount a string", `{"kind":"completed","maxCount":"5"}`, "maxCount"},
+		{"unknown app", `{"kind":"completed","maxAge":"1h","app":"no-such-app"}`, "app"},
+		{"app NUL", `{"kind":"completed","maxAge":"1h","app":"\u0000"}`, "app"},
+		{"type with a space", `{"kind":"completed","maxAge":"1h","type":"a b"}`, "type"},
+		{"type NUL", `{"kind":"completed","maxAge":"1h","type":"\u0000"}`, "type"},
+	} {
+		add(ret, badCase{name: tc.name, c: call{method: "PUT", path: "/v1/retention", body: tc.body}, status: 400, field: tc.field})
+	}
+	policy, report := b.newPolicy(), b.newTrimReport()
+	add("DELETE /v1/retention/{id}", noBodyCases("", "DELETE", "/v1/retention/"+policy)...)
+	const reports = "GET /v1/retention/reports"
+	add(reports,
+		q("unknown parameter", reports, "/v1/retention/reports?x=1", 400, "x"),
+		q("limit 0", reports, "/v1/retention/reports?limit=0", 400, "limit"),
+		q("limit x", reports, "/v1/retention/reports?limit=x", 400, "limit"),
+		q("all maybe", reports, "/v1/retention/reports?all=maybe", 400, "all"),
+		q("garbage cursor", reports, "/v1/retention/reports?cursor=abc", 400, "cursor"),
+		q("a foreign cursor", reports, "/v1/retention/reports?cursor="+deadPage.NextCursor, 400, "cursor"))
+	add("POST /v1/retention/reports/{id}/dismiss", noBodyCases("", "POST", "/v1/retention/reports/"+report+"/dismiss")...)
+	for _, id := range badIDs {
+		add("DELETE /v1/retention/{id}", badCase{name: "id " + id, c: call{method: "DELETE", path: "/v1/retention/" + id}, status: 400, field: "id"})
+		add("POST /v1/retention/reports/{id}/dismiss", post("id "+id, "/v1/retention/reports/"+id+"/dismiss", "", 400, "id"))
+	}
+
 	// Replay operations.
 	const replays = "GET /v1/replays"
 	add(replays,

@@ -68,6 +68,10 @@ const (
 	// resourceReplay: {id}, a replay operation id. An app token sees the operations whose
 	// filter names its app.
 	resourceReplay
+	// resourcePolicy: {id}, a retention policy id. An app token sees its app's policies.
+	resourcePolicy
+	// resourceReport: {id}, a trim report id. An app token sees its app's reports.
+	resourceReport
 )
 
 // handler serves one route once its request is authorised and its resource resolved.
@@ -97,7 +101,8 @@ func (rt route) check() error {
 	case rt.method != http.MethodGet && (rt.access == accessRead || rt.access == accessAdminRead || rt.access == accessMetrics):
 		return fmt.Errorf("route %s changes state but only asks for read access", name)
 	case rt.resource == resourceApp && !strings.Contains(rt.pattern, "{app}"),
-		(rt.resource == resourceJob || rt.resource == resourceEntry || rt.resource == resourceReplay) && !strings.Contains(rt.pattern, "{id}"):
+		(rt.resource == resourceJob || rt.resource == resourceEntry || rt.resource == resourceReplay ||
+			rt.resource == resourcePolicy || rt.resource == resourceReport) && !strings.Contains(rt.pattern, "{id}"):
 		return fmt.Errorf("route %s names a resource its pattern lacks", name)
 	case rt.resource == resourceNone && strings.Contains(rt.pattern, "{"):
 		return fmt.Errorf("route %s has a path value but no resource to resolve it", name)
@@ -130,6 +135,11 @@ func (s *server) routeTable() []route {
 		{method: "POST", pattern: "/v1/replays/{id}/resume", access: accessWrite, resource: resourceReplay, handler: s.resumeReplay},
 		{method: "POST", pattern: "/v1/replays/{id}/cancel", access: accessWrite, resource: resourceReplay, handler: s.cancelReplay},
 		{method: "POST", pattern: "/v1/dlq/purge", access: accessWrite, long: true, handler: s.purge},
+		{method: "GET", pattern: "/v1/retention", access: accessAdminRead, handler: s.listRetention},
+		{method: "PUT", pattern: "/v1/retention", access: accessAdminWrite, handler: s.putRetention},
+		{method: "DELETE", pattern: "/v1/retention/{id}", access: accessAdminWrite, resource: resourcePolicy, handler: s.deleteRetention},
+		{method: "GET", pattern: "/v1/retention/reports", access: accessAdminRead, handler: s.listTrimReports},
+		{method: "POST", pattern: "/v1/retention/reports/{id}/dismiss", access: accessAdminWrite, resource: resourceReport, handler: s.dismissTrimReport},
 		{method: "GET", pattern: "/v1/stats", access: accessRead, handler: s.stats},
 		{method: "GET", pattern: "/v1/audit", access: accessAdminRead, handler: s.listAudit},
 		{method: "GET", pattern: "/v1/openapi.json", access: accessRead, handler: s.openAPI},

@@ -297,3 +297,24 @@ func (p RetentionPolicy) MarshalJSON() ([]byte, error) {
 		MaxAge string `json:"maxAge,omitempty"`
 	}{plain(p), age})
 }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *RetentionPolicy) UnmarshalJSON(b []byte) error {
+	type plain RetentionPolicy
+	var v struct {
+		plain
+		MaxAge string `json:"maxAge"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*p = RetentionPolicy(v.plain)
+	if v.MaxAge != "" {
+		d, err := time.ParseDuration(v.MaxAge)
+		if err != nil {
+			return fmt.Errorf("maxAge: %w", err)
+		}
+		p.MaxAge = d
+	}
+	return nil
+}
