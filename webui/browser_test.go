@@ -915,3 +915,31 @@ func TestOverviewShowsAppLimits(t *testing.T) {
 		t.Errorf("the overview shows the limits as %q, want %q", got, want)
 	}
 }
+
+// The overview shows a banner for every trim report (un-replayed dead letters deleted by
+// retention) until an admin dismisses it.
+func TestOverviewTrimBanner(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testdb.SQLite(t))
+	f.app(t, "trimmed")
+	f.deadLetter(t, failing{app: "trimmed", jobType: "t", n: 2, attempts: 1, errText: func(int, int) string { return "boom" }})
+	if _, err := f.client.SetRetention(f.ctx, sluice.Policy{Kind: sluice.RetainUnreplayed, App: "trimmed", MaxCount: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := f.client.RunRetention(f.ctx, sluice.RetentionOptions{}); err != nil || res.Deleted[sluice.RetainUnreplayed] != 1 {
+		t.Fatalf("RunRetention: %+v, %v", res, err)
+	}
+
+	b := newBrowser(t)
+	b.signIn(f.srv.URL, f.admin)
+	b.until("the trim banner", `document.querySelector('#trim-reports .trim-report') !== null`)
+	if got, want := b.text("#trim-reports .trim-report .msg"), "1 un-replayed dead-letter entry of trimmed / t was deleted by retention on"; !strings.HasPrefix(got, want) {
+		t.Errorf("the banner says %q, want it to start with %q", got, want)
+	}
+	b.do("dismiss the banner", chromedp.Click(chromedp.CSS("#trim-reports .dismiss-trim")))
+	b.until("the banner to go", `document.querySelector('#trim-reports .trim-report') === null`)
+	page, err := f.client.TrimReports(f.ctx, sluice.ListOptions{})
+	if err != nil || len(page.Items) != 0 {
+		t.Errorf("undismissed reports after the click: %+v, %v", page.Items, err)
+	}
+}

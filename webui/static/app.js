@@ -391,13 +391,18 @@ async function viewOverview(main, _params, ctx) {
   const updated = h('span', { class: 'muted small', 'aria-live': 'polite' });
   const refresh = h('button', { type: 'button', class: 'ghost', onclick: () => load() }, 'Refresh');
   const body = h('div', { class: 'loading' }, 'Loading…');
-  main.append(pageHead('Overview', 'Jobs per app and type. Dead counts open the dead letters of that app and type.', updated, refresh), body);
+  const trims = h('div', { class: 'trim-reports', id: 'trim-reports' });
+  main.append(pageHead('Overview', 'Jobs per app and type. Dead counts open the dead letters of that app and type.', updated, refresh), trims, body);
   async function load() {
     try {
       const items = await loadTypes();
       if (!ctx.alive()) return;
       body.className = '';
       body.replaceChildren(...overview(items));
+      if (state.session && state.session.admin) {
+        const reports = await api('GET', '/v1/retention/reports?limit=20');
+        if (ctx.alive()) trims.replaceChildren(...(reports.items || []).map((r) => trimBanner(r, load)));
+      }
       updated.textContent = `Updated ${fmtUTC(new Date())}`;
     } catch (err) {
       if (ctx.alive()) body.replaceChildren(errorBox(err));
@@ -406,6 +411,30 @@ async function viewOverview(main, _params, ctx) {
   await load();
   const timer = setInterval(load, 15000);
   ctx.onCleanup(() => clearInterval(timer));
+}
+
+// trimBanner warns that retention deleted un-replayed dead letters (a trim report), with a
+// button that dismisses the report for an admin who may write.
+function trimBanner(r, reload) {
+  const app = appName(r.appId);
+  const parts = [
+    h('strong', null, 'Retention deleted dead letters.'), ' ',
+    h('span', { class: 'msg' }, `${plural(r.count, 'un-replayed dead-letter entry', 'un-replayed dead-letter entries')} of ${app} / ${r.type} ${r.count === 1 ? 'was' : 'were'} deleted by retention on ${fmtUTC(r.createdAt)} (they failed between ${fmtUTC(r.oldestFailedAt)} and ${fmtUTC(r.newestFailedAt)}; policy: ${r.policy}).`),
+  ];
+  if (r.exportFile) parts.push(' ', h('span', { class: 'muted small' }, 'Exported to ', h('code', null, r.exportFile), ' first.'));
+  if (canWrite()) {
+    parts.push(' ', h('button', { type: 'button', class: 'ghost dismiss-trim', dataset: { id: r.id }, onclick: async (ev) => {
+      ev.target.disabled = true;
+      try {
+        await api('POST', `/v1/retention/reports/${encodeURIComponent(r.id)}/dismiss`);
+        await reload();
+      } catch (err) {
+        ev.target.disabled = false;
+        ev.target.parentNode.append(errorBox(err));
+      }
+    } }, 'Dismiss'));
+  }
+  return h('div', { class: 'alert warn trim-report', role: 'status', dataset: { id: r.id } }, ...parts);
 }
 
 // appLimits shows an app's limits (sluice apps limit), or nothing when it has none.
