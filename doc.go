@@ -63,6 +63,17 @@
 // last errors match once numbers, ids, addresses and quoted values are masked — and
 // Filter.Group lists, replays or purges one group (docs/triage.md).
 //
+// # Retention
+//
+// Completed and cancelled jobs and replayed and un-replayed entries stay until a retention
+// policy removes them (SetRetention, ListRetention, DeleteRetention; defaults in
+// Config.Retention: completed and cancelled jobs 7 days, replayed entries 30 days, un-replayed
+// entries only by a stored policy). Every started client runs retention in bounded batches
+// that several processes may run at once (RunRetention runs a pass now). An un-replayed
+// entry is never deleted silently: each batch is logged, counted, recorded as a trim report in
+// the deleting transaction (TrimReports, DismissTrimReport) and, with
+// Config.Retention.ExportDir, appended to a JSON Lines file before the delete commits.
+//
 // # Alerts
 //
 // With Config.Alerts, a started client also calls a Go callback and/or posts a signed

@@ -57,7 +57,8 @@ var (
 
 // Start starts working the configured queues for the registered handlers: claiming due
 // jobs, running them, renewing their leases, rescuing other workers' expired leases and
-// listening for new jobs, and delivering alerts if Config.Alerts is set. ctx bounds start-up
+// listening for new jobs, advancing bulk replay operations, running retention (unless
+// Config.Retention.Disabled), and delivering alerts if Config.Alerts is set. ctx bounds start-up
 // only. It fails if the schema is not fully
 // migrated, if a handler's queue is not in Config.Queues, or if the client is already running.
 func (c *Client) Start(ctx context.Context) error {
