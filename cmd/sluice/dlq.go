@@ -320,6 +320,9 @@ func deadJobFields(e sluice.DeadJob, appName string) []field {
 	if e.UniqueKey != "" {
 		fields = append(fields, field{"unique key", printable(e.UniqueKey)})
 	}
+	if e.ReplayOf != nil {
+		fields = append(fields, field{"replay of", e.ReplayOf.String() + " (its job was a replay that failed again: bulk replays skip it unless --include-loops)"})
+	}
 	return append(fields,
 		field{"payload", prettyJSON(e.Payload)},
 		field{"error history", errorHistory(e.ErrorHistory)})

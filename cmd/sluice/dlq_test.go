@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -418,5 +420,44 @@ func TestDLQReplayOperations(t *testing.T) {
 		if j.MaxAttempts != 2 || !strings.Contains(string(j.Payload), `"patched"`) {
 			t.Fatalf("a replayed job: %+v", j)
 		}
+	}
+
+	// The replayed jobs fail again: their entries are replay loops, shown as such and skipped.
+	ctx := context.Background()
+	c := e.client()
+	sluice.Handle(c, "email.send", func(_ context.Context, _ *sluice.Job, a failArgs) error { return errors.New(a.Err) }, nil)
+	before := e.deadCount(c)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); e.deadCount(c) < before+len(email); {
+		if time.Now().After(deadline) {
+			t.Fatal("the replayed jobs did not fail again in time")
+		}
+		time.Sleep(20 * time.Millisecond) // a poll interval, not a synchronisation
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var loops page[sluice.DeadJob]
+	e.json(&loops, "dlq", "list", "--type", "email.send")
+	if len(loops.Items) != len(email) {
+		t.Fatalf("want %d loop entries, got %+v", len(email), loops.Items)
+	}
+	for _, l := range loops.Items {
+		if l.ReplayOf == nil {
+			t.Fatalf("entry %s of a replayed job has no replayOf", l.ID)
+		}
+	}
+	if r := e.ok("dlq", "show", loops.Items[0].ID.String()); !strings.Contains(r.stdout, "replay of:") || !strings.Contains(r.stdout, loops.Items[0].ReplayOf.String()+" (its job was a replay") {
+		t.Fatalf("dlq show of a loop entry: %s", r)
+	}
+	r = e.run("dlq", "replay", "--type", "email.send")
+	if r.code != 0 || !strings.Contains(r.stdout, "Matched 4, replayed 0, failed 0, skipped 4") || !strings.Contains(r.stderr, "Skipped: 4 replay loops") {
+		t.Fatalf("dlq replay of loop entries: %s", r)
+	}
+	r = e.run("dlq", "replay", "--type", "email.send", "--include-loops")
+	if r.code != 0 || !strings.Contains(r.stdout, "Matched 4, replayed 4, failed 0, skipped 0") {
+		t.Fatalf("dlq replay --include-loops: %s", r)
 	}
 }

@@ -667,7 +667,8 @@ async function viewDLQ(main, params, ctx) {
     cb ? h('td', { class: 'sel' }, cb) : null,
     h('td', { class: 'when-cell' }, h('a', { href, class: 'row-link' }, when(e.failedAt, { stacked: true }))),
     h('td', { class: 'app' }, appName(e.appId)),
-    h('td', { class: 'type' }, e.type, e.replayedAt ? h('span', { class: 'badge ok' }, 'replayed') : null),
+    h('td', { class: 'type' }, e.type, e.replayedAt ? h('span', { class: 'badge ok' }, 'replayed') : null,
+      e.replayOf ? h('span', { class: 'badge ro', title: 'Its job was itself a replay and failed again: bulk replays skip it unless they include replay loops.' }, 'replay loop') : null),
     h('td', { class: 'num' }, fmtInt(e.attempts)),
     h('td', { class: 'err' }, h('span', { class: 'errline', title: last.slice(0, 2000) }, last.slice(0, 400) || '—')));
   }
