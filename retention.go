@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -56,7 +57,8 @@ type Policy struct {
 type RetentionConfig struct {
 	// Disabled stops started clients from running retention (RunRetention still works).
 	Disabled bool
-	// Interval is the time between passes. Defaults to 5m.
+	// Interval is the time between passes; the first comes a random half to whole Interval
+	// after Start. Defaults to 5m.
 	Interval time.Duration
 	// BatchSize bounds the rows one transaction deletes. Defaults to 1000.
 	BatchSize int
@@ -428,12 +430,22 @@ func exportEntries(path string, entries []store.DeadJob) error {
 	return nil
 }
 
-// retention is the upkeep loop that runs a retention pass every RetentionConfig.Interval,
-// the first at once. Every process runs one; batches skip what another holds.
+// retention is the upkeep loop that runs a retention pass every RetentionConfig.Interval.
+// The first pass comes a random half to whole interval after Start, so that processes
+// started together spread their passes, and a short-lived process (a benchmark, a test) does
+// not scan the tables as it starts. Every process runs one; batches skip what another holds.
 func (e *engine) retention(ctx context.Context) {
-	t := time.NewTicker(e.cfg.Retention.Interval)
-	defer t.Stop()
+	interval := e.cfg.Retention.Interval
+	wait := interval/2 + time.Duration(rand.Int64N(int64(interval/2)+1))
 	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = interval
 		res, err := e.client.RunRetention(ctx, RetentionOptions{})
 		if err != nil && ctx.Err() == nil {
 			e.log.Warn("sluice: a retention pass failed; will retry", "error", err)
@@ -441,11 +453,6 @@ func (e *engine) retention(ctx context.Context) {
 		if n := res.Deleted; len(n) > 0 {
 			e.log.Debug("sluice: retention pass done", "completed", n[RetainCompleted], "cancelled", n[RetainCancelled],
 				"replayed", n[RetainReplayed], "unreplayed", n[RetainUnreplayed])
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
 		}
 	}
 }

@@ -287,6 +287,7 @@ func TestRetentionRunsInUpkeep(t *testing.T) {
 		b.backdateAll(t, 8*24*time.Hour)
 
 		cfg2 := fastConfig()
+		cfg2.Retention.Interval = 20 * time.Millisecond
 		runner, err := sluice.Open(b.ctx, url, cfg2)
 		if err != nil {
 			t.Fatal(err)
