@@ -108,10 +108,19 @@ func (s *Store) SetReplayOpStatus(ctx context.Context, id uuid.UUID, from []stor
 	return out, err
 }
 
-// ClaimReplayOp leases a running operation whose lease is free or expired.
+// ClaimReplayOp leases a running operation whose lease is free or expired. It looks on a
+// reader first, so that polling for operations when there are none never takes the write lock
+// that heartbeats and claims of jobs wait for.
 func (s *Store) ClaimReplayOp(ctx context.Context, id *uuid.UUID, token uuid.UUID, lease time.Duration) (store.ReplayOp, bool, error) {
+	var found bool
+	err := s.read(ctx, func(db querier) error {
+		return db.QueryRowContext(ctx, qr.Get("ClaimableReplayOp"), sql.Named("id", nullID(id))).Scan(&found)
+	})
+	if err != nil || !found {
+		return store.ReplayOp{}, false, err
+	}
 	var op store.ReplayOp
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		op, err = scanReplayOp(tx.QueryRowContext(ctx, qr.Get("ClaimReplayOp"), sql.Named("id", nullID(id)),
 			sql.Named("token", token.String()), sql.Named("lease_ms", lease.Milliseconds())))

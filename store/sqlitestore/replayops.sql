@@ -95,3 +95,14 @@ SELECT count(*) FROM replay_operations WHERE id = :id;
 
 -- name: CountReplayOps
 SELECT status, count(*) FROM replay_operations GROUP BY status;
+
+-- name: ClaimableReplayOp
+-- Whether ClaimReplayOp would find an operation: asked on the readers first, so that the
+-- upkeep's polling takes the write lock only when there is one to take.
+SELECT EXISTS (
+    SELECT 1 FROM replay_operations
+    WHERE status = 'running'
+      AND (lease_expires_at IS NULL
+           OR lease_expires_at < CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000)
+      AND (:id IS NULL OR id = :id)
+);
