@@ -135,11 +135,12 @@ func TestLongJobKeepsItsLeaseByHeartbeat(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, url string) {
 		cfg := fastConfig()
-		cfg.LeaseDuration = 300 * time.Millisecond
+		// Long enough that a loaded CI machine cannot stall a heartbeat (every second) past it.
+		cfg.LeaseDuration = 3 * time.Second
 		b := setup(t, url, cfg)
 		sluice.Handle(b.client, "marathon", func(ctx context.Context, job *sluice.Job, a countArgs) error {
 			select {
-			case <-time.After(5 * cfg.LeaseDuration): // the work outlasts several leases
+			case <-time.After(3 * cfg.LeaseDuration): // the work outlasts several leases
 				return nil
 			case <-ctx.Done():
 				return context.Cause(ctx)

@@ -45,7 +45,7 @@ func testClocks(t *testing.T, url, envA, envB string) {
 	// Long enough to outlast a heartbeat starved by a loaded CI machine, or on SQLite by
 	// the file's lock, which writers take in turn unfairly (see
 	// TestLongJobHeartbeatsAcrossManyLeases); ten minutes of skew dwarf it either way.
-	const lease = 3 * time.Second
+	const lease = 5 * time.Second
 	c.env = []string{"CHAOS_DB_CLOCK=1", "CHAOS_LEASE=" + lease.String(), "CHAOS_BACKOFF=" + backoff.String()}
 
 	now := c.dbNow()

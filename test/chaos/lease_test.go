@@ -15,14 +15,14 @@ func TestLongJobHeartbeatsAcrossManyLeases(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, url string) {
 		c := newCluster(t, url)
-		// Heartbeats every second. The lease is short enough for long jobs to outlive it
+		// Heartbeats every 1.7 s. The lease is short enough for long jobs to outlive it
 		// several times over, and long enough that a loaded CI machine (the race detector, other
 		// packages' tests) does not stall a heartbeat past it.
-		c.env = []string{"CHAOS_LEASE=3s"}
+		c.env = []string{"CHAOS_LEASE=5s"}
 		const long = 4
 		ids := c.enqueue(long+scaled(200), 1, func(i int) event.Args {
 			if i < long {
-				return event.Args{SleepMs: 4 * 3000}
+				return event.Args{SleepMs: 4 * 5000}
 			}
 			return event.Args{SleepMs: 5 + i%30}
 		})
