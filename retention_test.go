@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -40,6 +42,24 @@ func (o *retentionObserver) DeadTrimmed(app uuid.UUID, typ string, n int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.trimmed[app.String()+"/"+typ] += n
+}
+
+// lockedLog collects a logger's output.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // backdateAll moves every entry's failed_at and every job's completed_at back by d, as
@@ -86,6 +106,8 @@ func TestRetention(t *testing.T) {
 		obs := &retentionObserver{deleted: map[sluice.RetentionKind]int{}, trimmed: map[string]int{}}
 		cfg := fastConfig()
 		cfg.Observer = obs
+		logs := &lockedLog{}
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 		cfg.Retention = sluice.RetentionConfig{Disabled: true, ExportDir: dir, BatchSize: 2}
 		b := setup(t, url, cfg)
 		entries := b.deadLetter(t, "ret", 5)
@@ -147,6 +169,21 @@ func TestRetention(t *testing.T) {
 			if !ids[m["id"].(string)] {
 				t.Fatalf("exported entry %v is not one of ret's", m["id"])
 			}
+		}
+		// One warning per batch (2, 2, 1 entries), with the app, type, count and id range.
+		var warned int
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, "retention deleted un-replayed dead-letter entries") {
+				warned++
+				for _, want := range []string{"level=WARN", "app=" + b.app.ID.String(), "type=ret", "count=", "min_id=", "max_id=", "oldest_failed_at=", "export_file=" + dir} {
+					if !strings.Contains(line, want) {
+						t.Fatalf("the log line lacks %q: %s", want, line)
+					}
+				}
+			}
+		}
+		if warned != 3 {
+			t.Fatalf("%d warnings logged, want one per batch (3):\n%s", warned, logs.String())
 		}
 		if obs.deleted[sluice.RetainUnreplayed] != 5 || obs.trimmed[b.app.ID.String()+"/ret"] != 5 {
 			t.Fatalf("observer saw %v and %v", obs.deleted, obs.trimmed)
