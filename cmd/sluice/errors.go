@@ -72,7 +72,10 @@ func (c *cli) reportError(cmd *cobra.Command, err error) int {
 	if fe, ok := asFieldError(err); ok {
 		msg = cliFieldName(cmd, fe.Field) + ": " + fe.Message
 	}
-	fmt.Fprintln(c.stderr, "Error:", scrubPassword(msg, c.secretURL))
+	for _, u := range c.secretURLs {
+		msg = scrubPassword(msg, u)
+	}
+	fmt.Fprintln(c.stderr, "Error:", msg)
 	code := c.exitCode(err)
 	var ue usageError
 	if cmd != nil && (!c.ran || errors.As(err, &ue) && ue.hint) {

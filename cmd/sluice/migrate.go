@@ -17,7 +17,7 @@ func (c *cli) migrateCommand() *cobra.Command {
 		Short: "Apply, undo and inspect the schema migrations",
 		Long: `The schema's migrations are versioned and embedded in this binary. They run under a
 lock, so two processes migrating at once are safe.`,
-	}, c.migrateUpCommand(), c.migrateDownCommand(), c.migrateStatusCommand())
+	}, c.migrateUpCommand(), c.migrateDownCommand(), c.migrateStatusCommand(), c.migrateCopyCommand())
 }
 
 // migrationResult is the JSON of migrate up and down: what was done and the version after.

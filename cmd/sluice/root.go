@@ -62,8 +62,9 @@ type cli struct {
 	// ran is set when a command's own code starts; an error before that came from parsing
 	// the command line and is a usage error.
 	ran bool
-	// secretURL is the database URL in use, kept to scrub its password from any error text.
-	secretURL string
+	// secretURLs are the database URLs in use, kept to scrub their passwords from any error
+	// text.
+	secretURLs []string
 	// newDefault is set when the command uses the embedded default database and it does not
 	// exist yet: it is migrated as soon as it is opened.
 	newDefault bool
@@ -123,7 +124,7 @@ func (c *cli) resolveDatabaseURL() (string, error) {
 		_, err := os.Stat(defaultDatabaseFile)
 		c.newDefault = errors.Is(err, fs.ErrNotExist)
 	}
-	c.secretURL = url
+	c.secretURLs = append(c.secretURLs, url)
 	return url, nil
 }
 

@@ -258,6 +258,10 @@ func dsn(path string, pragmas []string, extra string) string {
 // holds until it ends.
 func (s *Store) DB() *sql.DB { return s.writer }
 
+// Reader returns the store's pool of read-only connections. A transaction begun on it reads
+// one snapshot of the database (WAL) and never holds up a writer.
+func (s *Store) Reader() *sql.DB { return s.reader }
+
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
