@@ -27,7 +27,8 @@ type Client struct {
 
 	// knownApps holds app ids this client has seen exist, so that enqueueing by app id does
 	// not look the app up every time. (Names are always looked up: an app can be renamed.)
-	// Should an app go away, the jobs table's foreign key still refuses its jobs.
+	// DeleteApp forgets the id; should another process delete the app, the jobs table's
+	// foreign key still refuses its jobs.
 	knownApps sync.Map
 }
 
@@ -113,7 +114,7 @@ func (c *Client) resolveApp(ctx context.Context, field, idOrName string) (uuid.U
 	}
 	app, err := c.GetApp(ctx, idOrName)
 	if errors.Is(err, ErrNotFound) {
-		return uuid.Nil, &FieldError{Field: field, Message: "no app has the id or name " + validate.Quote(idOrName), Err: ErrNotFound}
+		return uuid.Nil, unknownApp(field, idOrName)
 	}
 	if err == nil {
 		c.knownApps.Store(app.ID, struct{}{})

@@ -134,6 +134,9 @@ type Store interface {
 	// Retention is the durable state of retention: policies, trims and trim reports.
 	Retention
 
+	// Tenants renames, empties and deletes apps, and rotates tokens.
+	Tenants
+
 	// Health reports what an operator watches in the database itself: table sizes and dead
 	// rows, transaction-id age, and settings that weaken durability. It expects a migrated
 	// schema. On SQLite it counts rows and reads the tables' pages, so it is meant for
@@ -409,10 +412,17 @@ type Token struct {
 	// ReadOnly tokens may only read.
 	ReadOnly bool `json:"readOnly"`
 	// SecretHash is the SHA-256 of the token's secret.
-	SecretHash []byte     `json:"-"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
-	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+	SecretHash []byte    `json:"-"`
+	CreatedAt  time.Time `json:"createdAt"`
+	// ExpiresAt, when set, is when the token stops working (as if revoked).
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+	// RotatedAt is when the token's secret was last replaced (RotateToken), if ever.
+	RotatedAt *time.Time `json:"rotatedAt,omitempty"`
+	// PreviousSecretHash is the SHA-256 of the secret the last rotation replaced, while it
+	// keeps working: until PreviousExpiresAt.
+	PreviousSecretHash []byte     `json:"-"`
+	PreviousExpiresAt  *time.Time `json:"previousExpiresAt,omitempty"`
 }
 
 // Audit names the operation a change belongs to. Every transaction of the operation adds how
@@ -422,7 +432,8 @@ type Audit struct {
 	ID uuid.UUID
 	// Actor is who: "token:<id>" for the HTTP API, "cli:<user>" for the CLI.
 	Actor string
-	// Action is what: dlq.replay, dlq.replay_many, dlq.purge, dlq.delete.
+	// Action is what: dlq.replay, dlq.replay_many, dlq.purge, dlq.delete, app.rename,
+	// app.delete, app.purge.
 	Action string
 	// AppID is the app the operation was limited to, if any.
 	AppID *uuid.UUID

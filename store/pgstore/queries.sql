@@ -562,24 +562,29 @@ DELETE FROM sluice_migrations WHERE version = $1;
 -- name: CreateToken
 INSERT INTO api_tokens (id, name, app_id, read_only, secret_hash, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at;
+RETURNING id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at,
+          rotated_at, previous_secret_hash, previous_expires_at;
 
 -- name: GetToken
-SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at
+SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at,
+       rotated_at, previous_secret_hash, previous_expires_at
 FROM api_tokens WHERE id = $1;
 
 -- name: ListTokens
-SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at
+SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at,
+       rotated_at, previous_secret_hash, previous_expires_at
 FROM api_tokens ORDER BY id DESC;
 
 -- name: RevokeToken
 UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1;
 
 -- name: RecordAudit
--- Adds one transaction's count to its operation's row, creating the row on the first.
+-- Adds one transaction's count to its operation's row, creating the row on the first. The
+-- details are the latest transaction's: an operation that reports its progress in them (an
+-- app purge's counts by table) passes its running totals; the others pass the same each time.
 INSERT INTO audit_log (id, actor, action, app_id, details, count)
 VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (id) DO UPDATE SET count = audit_log.count + EXCLUDED.count;
+ON CONFLICT (id) DO UPDATE SET count = audit_log.count + EXCLUDED.count, details = EXCLUDED.details;
 
 -- name: ListAudit
 SELECT id, at, actor, action, app_id, details, count

@@ -50,8 +50,10 @@ func (s *Store) RevokeToken(ctx context.Context, id uuid.UUID) error {
 
 func scanToken(row pgx.CollectableRow) (store.Token, error) {
 	var t store.Token
-	err := row.Scan(&t.ID, &t.Name, &t.AppID, &t.ReadOnly, &t.SecretHash, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
+	err := row.Scan(&t.ID, &t.Name, &t.AppID, &t.ReadOnly, &t.SecretHash, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt,
+		&t.RotatedAt, &t.PreviousSecretHash, &t.PreviousExpiresAt)
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = t.CreatedAt.UTC(), utcPtr(t.ExpiresAt), utcPtr(t.RevokedAt)
+	t.RotatedAt, t.PreviousExpiresAt = utcPtr(t.RotatedAt), utcPtr(t.PreviousExpiresAt)
 	return t, err
 }
 

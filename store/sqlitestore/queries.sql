@@ -480,14 +480,17 @@ ORDER BY g.entries DESC, g.last_failed DESC, g.app_id, g.type, g.signature;
 -- name: CreateToken
 INSERT INTO api_tokens (id, name, app_id, read_only, secret_hash, expires_at)
 VALUES (:id, :name, :app_id, :read_only, :secret_hash, :expires_at)
-RETURNING id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at;
+RETURNING id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at,
+          rotated_at, previous_secret_hash, previous_expires_at;
 
 -- name: GetToken
-SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at
+SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at,
+       rotated_at, previous_secret_hash, previous_expires_at
 FROM api_tokens WHERE id = :id;
 
 -- name: ListTokens
-SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at
+SELECT id, name, app_id, read_only, secret_hash, created_at, expires_at, revoked_at,
+       rotated_at, previous_secret_hash, previous_expires_at
 FROM api_tokens ORDER BY id DESC;
 
 -- name: RevokeToken
@@ -496,10 +499,12 @@ SET revoked_at = coalesce(revoked_at, CAST(round(unixepoch('subsec') * 1000) AS 
 WHERE id = :id;
 
 -- name: RecordAudit
--- Adds one transaction's count to its operation's row, creating the row on the first.
+-- Adds one transaction's count to its operation's row, creating the row on the first. The
+-- details are the latest transaction's: an operation that reports its progress in them (an
+-- app purge's counts by table) passes its running totals; the others pass the same each time.
 INSERT INTO audit_log (id, actor, action, app_id, details, count)
 VALUES (:id, :actor, :action, :app_id, :details, :count)
-ON CONFLICT (id) DO UPDATE SET count = audit_log.count + excluded.count;
+ON CONFLICT (id) DO UPDATE SET count = audit_log.count + excluded.count, details = excluded.details;
 
 -- name: ListAudit
 SELECT id, at, actor, action, app_id, details, count

@@ -82,12 +82,14 @@ func (s *Store) RevokeToken(ctx context.Context, id uuid.UUID) error {
 func scanToken(row scanner) (store.Token, error) {
 	var t store.Token
 	var createdAt int64
-	var expiresAt, revokedAt sql.NullInt64
-	err := row.Scan(&t.ID, &t.Name, &t.AppID, &t.ReadOnly, &t.SecretHash, &createdAt, &expiresAt, &revokedAt)
+	var expiresAt, revokedAt, rotatedAt, previousExpiresAt sql.NullInt64
+	err := row.Scan(&t.ID, &t.Name, &t.AppID, &t.ReadOnly, &t.SecretHash, &createdAt, &expiresAt, &revokedAt,
+		&rotatedAt, &t.PreviousSecretHash, &previousExpiresAt)
 	if err != nil {
 		return store.Token{}, err
 	}
 	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(createdAt), fromNullMicros(expiresAt), fromNullMicros(revokedAt)
+	t.RotatedAt, t.PreviousExpiresAt = fromNullMicros(rotatedAt), fromNullMicros(previousExpiresAt)
 	return t, nil
 }
 

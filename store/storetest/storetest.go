@@ -119,6 +119,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"Stats", testStats},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
+		{"Tenants", testTenants},
 		{"Health", testHealth},
 		{"Errors", testErrors},
 	}
