@@ -124,7 +124,9 @@ func (r *RetentionConfig) withDefaults() error {
 }
 
 // SetRetention creates the policy for its kind and scope, or replaces the limits of the one
-// there is. Bad input is a *FieldError ("kind", "app", "type", "maxAge", "maxCount").
+// there is, and records the change in the audit log in the same transaction (action
+// "retention.create" or "retention.update", by the context's actor; see WithActor). Bad
+// input is a *FieldError ("kind", "app", "type", "maxAge", "maxCount").
 func (c *Client) SetRetention(ctx context.Context, p Policy) (RetentionPolicy, error) {
 	if !p.Kind.Valid() {
 		return RetentionPolicy{}, store.Fieldf("kind", "must be completed, cancelled, replayed or unreplayed")
@@ -152,7 +154,7 @@ func (c *Client) SetRetention(ctx context.Context, p Policy) (RetentionPolicy, e
 		}
 		sp.AppID = &id
 	}
-	return c.store.PutRetentionPolicy(ctx, sp)
+	return c.store.PutRetentionPolicy(ctx, sp, policyAudit(ctx))
 }
 
 // ListRetention returns the stored policies, by kind, then app (every app first), then type.
@@ -160,9 +162,17 @@ func (c *Client) ListRetention(ctx context.Context) ([]RetentionPolicy, error) {
 	return c.store.ListRetentionPolicies(ctx)
 }
 
-// DeleteRetention deletes a stored policy, or returns ErrNotFound.
+// DeleteRetention deletes a stored policy and records it in the audit log in the same
+// transaction (action "retention.delete"), or returns ErrNotFound.
 func (c *Client) DeleteRetention(ctx context.Context, id uuid.UUID) error {
-	return c.store.DeleteRetentionPolicy(ctx, id)
+	_, err := c.store.DeleteRetentionPolicy(ctx, id, policyAudit(ctx))
+	return err
+}
+
+// policyAudit starts the audit row of a change to a retention policy by the context's actor;
+// the store completes it (store.PolicyAudit).
+func policyAudit(ctx context.Context) *store.Audit {
+	return &store.Audit{ID: newID(), Actor: actorOf(ctx)}
 }
 
 // TrimReports returns one page of the reports of un-replayed entries retention deleted,

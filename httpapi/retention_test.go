@@ -34,6 +34,20 @@ func TestRetentionRoutes(t *testing.T) {
 		b.fail(403, "", call{method: "PUT", path: "/v1/retention", token: b.acmeTok, body: `{"kind":"completed","maxAge":"1d"}`})
 		b.ok(204, call{method: "DELETE", path: "/v1/retention/" + p.ID.String(), token: b.admin})
 		b.fail(404, "id", call{method: "DELETE", path: "/v1/retention/" + p.ID.String(), token: b.admin})
+		// Every change of a policy is in the audit log, by the token that made it.
+		var audit struct{ Items []sluice.AuditEntry }
+		b.ok(200, call{method: "GET", path: "/v1/audit", token: b.admin}).decode(t, &audit)
+		var actions []string
+		for _, a := range audit.Items {
+			if a.Actor != "token:"+b.adminID.String() || a.AppID == nil || *a.AppID != b.acme.ID ||
+				!strings.Contains(string(a.Details), p.ID.String()) {
+				t.Errorf("audit row %+v, want the admin token's change of policy %s", a, p.ID)
+			}
+			actions = append(actions, a.Action)
+		}
+		if strings.Join(actions, " ") != "retention.delete retention.update retention.create" {
+			t.Fatalf("audit actions %v, want delete, update, create", actions)
+		}
 
 		id := b.newTrimReport()
 		var reps struct{ Items []sluice.TrimReport }

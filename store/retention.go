@@ -18,13 +18,16 @@ import (
 type Retention interface {
 	// PutRetentionPolicy creates the policy for its kind and scope (app, type), or replaces
 	// the limits of the one that exists, and returns it. An unknown app is a *FieldError on
-	// "app" wrapping ErrNotFound.
-	PutRetentionPolicy(ctx context.Context, p RetentionPolicy) (RetentionPolicy, error)
+	// "app" wrapping ErrNotFound. With audit set, the same transaction records it in the
+	// audit log as PolicyAudit describes ("retention.create" or "retention.update").
+	PutRetentionPolicy(ctx context.Context, p RetentionPolicy, audit *Audit) (RetentionPolicy, error)
 	// ListRetentionPolicies returns every policy by kind, then app id (all apps first), then
 	// type (all types first).
 	ListRetentionPolicies(ctx context.Context) ([]RetentionPolicy, error)
-	// DeleteRetentionPolicy deletes the policy, or returns ErrNotFound.
-	DeleteRetentionPolicy(ctx context.Context, id uuid.UUID) error
+	// DeleteRetentionPolicy deletes the policy and returns it as it was, or returns
+	// ErrNotFound. With audit set, the same transaction records it in the audit log as
+	// PolicyAudit describes ("retention.delete").
+	DeleteRetentionPolicy(ctx context.Context, id uuid.UUID, audit *Audit) (RetentionPolicy, error)
 
 	// TrimBatch deletes, in one transaction, up to Limit of the oldest rows (by id) of the
 	// batch's kind that its scope holds (less its exclusions) and its limits no longer keep,
@@ -280,6 +283,29 @@ func ExcludeJSON(scopes []RetentionScope) string {
 	}
 	b, _ := json.Marshal(items)
 	return string(b)
+}
+
+// The audit actions of retention policies.
+const (
+	AuditRetentionCreate = "retention.create"
+	AuditRetentionUpdate = "retention.update"
+	AuditRetentionDelete = "retention.delete"
+)
+
+// PolicyAudit completes the audit row of a change to a retention policy: a copy of a whose
+// Action is action and whose AppID is the policy's app (nil: every app), with the Details
+// {"policy": p} and, for an update, "previous": the policy as it was before. Only the ID
+// and Actor of a are kept. It returns nil when a is nil.
+func PolicyAudit(a *Audit, action string, p RetentionPolicy, previous *RetentionPolicy) *Audit {
+	if a == nil {
+		return nil
+	}
+	details := map[string]any{"policy": p}
+	if previous != nil {
+		details["previous"] = *previous
+	}
+	raw, _ := json.Marshal(details)
+	return &Audit{ID: a.ID, Actor: a.Actor, Action: action, AppID: p.AppID, Details: raw}
 }
 
 // NewReportID returns a fresh UUIDv7 for a trim report.

@@ -80,7 +80,7 @@ func (c *cli) retentionSetCommand() *cobra.Command {
 				return flagError("max-age", "a policy needs --max-age, --max-count or both")
 			}
 			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
-				out, err := cl.SetRetention(cmd.Context(), p)
+				out, err := cl.SetRetention(withActor(cmd.Context()), p)
 				if err != nil {
 					return err
 				}
@@ -188,7 +188,7 @@ func (c *cli) retentionDeleteCommand() *cobra.Command {
 				return err
 			}
 			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
-				if err := cl.DeleteRetention(cmd.Context(), id); err != nil {
+				if err := cl.DeleteRetention(withActor(cmd.Context()), id); err != nil {
 					return notFound(err, "no retention policy has the id %s", id)
 				}
 				if c.json {

@@ -91,5 +91,20 @@ func TestRetentionCommands(t *testing.T) {
 
 		e.ok("retention", "delete", p.ID.String())
 		e.fail(1, []string{"no retention policy"}, "retention", "delete", p.ID.String())
+		// The policies' changes are in the audit log, by the command-line user.
+		audit, err := e.client().ListAudit(t.Context(), sluice.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, a := range audit.Items {
+			if !strings.HasPrefix(a.Actor, "cli:") {
+				t.Errorf("audit row %+v, want a cli: actor", a)
+			}
+			actions = append(actions, a.Action)
+		}
+		if strings.Join(actions, " ") != "retention.delete retention.create retention.create" {
+			t.Fatalf("audit actions %v", actions)
+		}
 	})
 }

@@ -19,15 +19,37 @@ var retentionSQL string
 // qt are the queries of retention, in retention.sql.
 var qt = sqlfile.MustParse(retentionSQL)
 
-// PutRetentionPolicy creates or replaces the policy of its kind and scope.
-func (s *Store) PutRetentionPolicy(ctx context.Context, p store.RetentionPolicy) (store.RetentionPolicy, error) {
-	rows, _ := s.pool.Query(ctx, qt.Get("PutRetentionPolicy"), p.ID, string(p.Kind), p.AppID, p.Type,
-		millis(p.MaxAge), p.MaxCount)
-	out, err := pgx.CollectExactlyOneRow(rows, scanPolicy)
-	if code, _ := pgErrorCode(err); code == codeForeignKeyViolation {
-		return store.RetentionPolicy{}, store.UnknownApp()
+// PutRetentionPolicy creates or replaces the policy of its kind and scope, audited in the
+// same transaction when audit is set.
+func (s *Store) PutRetentionPolicy(ctx context.Context, p store.RetentionPolicy, audit *store.Audit) (store.RetentionPolicy, error) {
+	var out store.RetentionPolicy
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, qt.Get("LockRetentionPolicy"), string(p.Kind), p.AppID, p.Type)
+		prev, err := pgx.CollectOneRow(rows, scanPolicy)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		rows, _ = tx.Query(ctx, qt.Get("PutRetentionPolicy"), p.ID, string(p.Kind), p.AppID, p.Type,
+			millis(p.MaxAge), p.MaxCount)
+		out, err = pgx.CollectExactlyOneRow(rows, scanPolicy)
+		if code, _ := pgErrorCode(err); code == codeForeignKeyViolation {
+			return store.UnknownApp()
+		} else if err != nil {
+			return err
+		}
+		if out.ID == p.ID {
+			return recordAudit(ctx, tx, store.PolicyAudit(audit, store.AuditRetentionCreate, out, nil), 1)
+		}
+		var previous *store.RetentionPolicy
+		if prev.ID == out.ID {
+			previous = &prev
+		}
+		return recordAudit(ctx, tx, store.PolicyAudit(audit, store.AuditRetentionUpdate, out, previous), 1)
+	})
+	if err != nil {
+		return store.RetentionPolicy{}, err
 	}
-	return out, err
+	return out, nil
 }
 
 // ListRetentionPolicies returns every policy.
@@ -39,13 +61,25 @@ func (s *Store) ListRetentionPolicies(ctx context.Context) ([]store.RetentionPol
 	return pgx.CollectRows(rows, scanPolicy)
 }
 
-// DeleteRetentionPolicy deletes the policy, or returns store.ErrNotFound.
-func (s *Store) DeleteRetentionPolicy(ctx context.Context, id uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, qt.Get("DeleteRetentionPolicy"), id)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = store.ErrNotFound
+// DeleteRetentionPolicy deletes the policy and returns it, or returns store.ErrNotFound;
+// audited in the same transaction when audit is set.
+func (s *Store) DeleteRetentionPolicy(ctx context.Context, id uuid.UUID, audit *store.Audit) (store.RetentionPolicy, error) {
+	var out store.RetentionPolicy
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, qt.Get("DeleteRetentionPolicy"), id)
+		var err error
+		out, err = pgx.CollectExactlyOneRow(rows, scanPolicy)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, store.PolicyAudit(audit, store.AuditRetentionDelete, out, nil), 1)
+	})
+	if err != nil {
+		return store.RetentionPolicy{}, err
 	}
-	return err
+	return out, nil
 }
 
 // TrimBatch deletes one bounded batch of what a policy no longer keeps.

@@ -4,6 +4,13 @@
 -- A policy's scope is an app ($2, NULL: every app) and a type ($3, '': every type), less the
 -- scopes of more specific policies ($4, a JSON array of {app, type}, either null for any).
 
+-- name: LockRetentionPolicy
+-- The policy of the kind and scope, if any, locked until the transaction ends.
+SELECT id, kind, app_id, type, max_age_ms, max_count, created_at, updated_at
+FROM retention_policies
+WHERE kind = $1 AND app_id IS NOT DISTINCT FROM $2 AND type = $3
+FOR UPDATE;
+
 -- name: PutRetentionPolicy
 INSERT INTO retention_policies (id, kind, app_id, type, max_age_ms, max_count)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -17,7 +24,8 @@ FROM retention_policies
 ORDER BY kind, app_id NULLS FIRST, type;
 
 -- name: DeleteRetentionPolicy
-DELETE FROM retention_policies WHERE id = $1;
+DELETE FROM retention_policies WHERE id = $1
+RETURNING id, kind, app_id, type, max_age_ms, max_count, created_at, updated_at;
 
 -- name: TrimJobsBound
 -- The newest row beyond the newest $5 of the scope ($1: the status), if any.

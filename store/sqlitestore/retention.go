@@ -20,24 +20,34 @@ var retentionSQL string
 // qt are the queries of retention, in retention.sql.
 var qt = sqlfile.MustParse(retentionSQL)
 
-// PutRetentionPolicy creates or replaces the policy of its kind and scope.
-func (s *Store) PutRetentionPolicy(ctx context.Context, p store.RetentionPolicy) (store.RetentionPolicy, error) {
+// PutRetentionPolicy creates or replaces the policy of its kind and scope, audited in the
+// same transaction when audit is set.
+func (s *Store) PutRetentionPolicy(ctx context.Context, p store.RetentionPolicy, audit *store.Audit) (store.RetentionPolicy, error) {
 	var out store.RetentionPolicy
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		args := []any{sql.Named("kind", string(p.Kind)), sql.Named("app_id", nullID(p.AppID)), sql.Named("type", p.Type),
 			sql.Named("max_age_ms", millis(p.MaxAge)), sql.Named("max_count", p.MaxCount)}
-		var err error
-		out, err = scanPolicy(tx.QueryRowContext(ctx, qt.Get("UpdateRetentionPolicy"), args...))
-		if !errors.Is(err, sql.ErrNoRows) {
+		prev, err := scanPolicy(tx.QueryRowContext(ctx, qt.Get("GetRetentionPolicyByScope"), args[:3]...))
+		if errors.Is(err, sql.ErrNoRows) {
+			out, err = scanPolicy(tx.QueryRowContext(ctx, qt.Get("InsertRetentionPolicy"), append(args, sql.Named("id", p.ID.String()))...))
+			if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+				return store.UnknownApp()
+			} else if err != nil {
+				return err
+			}
+			return recordAudit(ctx, tx, store.PolicyAudit(audit, store.AuditRetentionCreate, out, nil), 1)
+		} else if err != nil {
 			return err
 		}
-		out, err = scanPolicy(tx.QueryRowContext(ctx, qt.Get("InsertRetentionPolicy"), append(args, sql.Named("id", p.ID.String()))...))
-		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
-			return store.UnknownApp()
+		if out, err = scanPolicy(tx.QueryRowContext(ctx, qt.Get("UpdateRetentionPolicy"), args...)); err != nil {
+			return err
 		}
-		return err
+		return recordAudit(ctx, tx, store.PolicyAudit(audit, store.AuditRetentionUpdate, out, &prev), 1)
 	})
-	return out, err
+	if err != nil {
+		return store.RetentionPolicy{}, err
+	}
+	return out, nil
 }
 
 // ListRetentionPolicies returns every policy.
@@ -62,18 +72,24 @@ func (s *Store) ListRetentionPolicies(ctx context.Context) ([]store.RetentionPol
 	return out, err
 }
 
-// DeleteRetentionPolicy deletes the policy, or returns store.ErrNotFound.
-func (s *Store) DeleteRetentionPolicy(ctx context.Context, id uuid.UUID) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, qt.Get("DeleteRetentionPolicy"), sql.Named("id", id.String()))
-		if err != nil {
+// DeleteRetentionPolicy deletes the policy and returns it, or returns store.ErrNotFound;
+// audited in the same transaction when audit is set.
+func (s *Store) DeleteRetentionPolicy(ctx context.Context, id uuid.UUID, audit *store.Audit) (store.RetentionPolicy, error) {
+	var out store.RetentionPolicy
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = scanPolicy(tx.QueryRowContext(ctx, qt.Get("DeleteRetentionPolicy"), sql.Named("id", id.String())))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		} else if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return recordAudit(ctx, tx, store.PolicyAudit(audit, store.AuditRetentionDelete, out, nil), 1)
 	})
+	if err != nil {
+		return store.RetentionPolicy{}, err
+	}
+	return out, nil
 }
 
 // TrimBatch deletes one bounded batch of what a policy no longer keeps.

@@ -4,6 +4,11 @@
 -- less the scopes of more specific policies (:exclude, a JSON array of {app, type}, either
 -- null for any).
 
+-- name: GetRetentionPolicyByScope
+SELECT id, kind, app_id, type, max_age_ms, max_count, created_at, updated_at
+FROM retention_policies
+WHERE kind = :kind AND app_id IS :app_id AND type = :type;
+
 -- name: UpdateRetentionPolicy
 UPDATE retention_policies
 SET max_age_ms = :max_age_ms, max_count = :max_count,
@@ -22,7 +27,8 @@ FROM retention_policies
 ORDER BY kind, app_id IS NOT NULL, app_id, type;
 
 -- name: DeleteRetentionPolicy
-DELETE FROM retention_policies WHERE id = :id;
+DELETE FROM retention_policies WHERE id = :id
+RETURNING id, kind, app_id, type, max_age_ms, max_count, created_at, updated_at;
 
 -- name: TrimJobsBound
 SELECT id FROM jobs AS j

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -60,35 +61,88 @@ func without(ids []uuid.UUID, drop ...uuid.UUID) []uuid.UUID {
 func testRetention(t *testing.T, r *suite) {
 	r.run(t, "Policies", func(t *testing.T, b *bundle) {
 		p := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainUnreplayed,
-			RetentionScope: store.RetentionScope{AppID: &b.app.ID, Type: "a"}, MaxAge: time.Hour}))(t)
+			RetentionScope: store.RetentionScope{AppID: &b.app.ID, Type: "a"}, MaxAge: time.Hour}, nil))(t)
 		if p.Kind != store.RetainUnreplayed || p.MaxAge != time.Hour || p.MaxCount != 0 || p.Type != "a" || !eqIDPtr(p.AppID, &b.app.ID) {
 			t.Fatalf("PutRetentionPolicy returned %+v", p)
 		}
 		// The same kind and scope replaces the limits and keeps the id.
 		p2 := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainUnreplayed,
-			RetentionScope: store.RetentionScope{AppID: &b.app.ID, Type: "a"}, MaxCount: 5}))(t)
+			RetentionScope: store.RetentionScope{AppID: &b.app.ID, Type: "a"}, MaxCount: 5}, nil))(t)
 		if p2.ID != p.ID || p2.MaxAge != 0 || p2.MaxCount != 5 {
 			t.Fatalf("replacing the policy returned %+v, want id %s, max count 5 and no max age", p2, p.ID)
 		}
-		global := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainUnreplayed, MaxAge: 2 * time.Hour}))(t)
-		again := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainUnreplayed, MaxAge: 3 * time.Hour}))(t)
+		global := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainUnreplayed, MaxAge: 2 * time.Hour}, nil))(t)
+		again := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainUnreplayed, MaxAge: 3 * time.Hour}, nil))(t)
 		if again.ID != global.ID {
 			t.Fatalf("a second all-apps policy of the kind got id %s, want the first's %s", again.ID, global.ID)
 		}
-		completed := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainCompleted, MaxAge: time.Hour}))(t)
+		completed := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainCompleted, MaxAge: time.Hour}, nil))(t)
 		list := must(b.s.ListRetentionPolicies(b.ctx))(t)
 		var ids []uuid.UUID
 		for _, p := range list {
 			ids = append(ids, p.ID)
 		}
 		wantIDs(t, ids, []uuid.UUID{completed.ID, global.ID, p.ID}, "ListRetentionPolicies")
-		if err := b.s.DeleteRetentionPolicy(b.ctx, p.ID); err != nil {
-			t.Fatalf("DeleteRetentionPolicy: %v", err)
+		if gone := must(b.s.DeleteRetentionPolicy(b.ctx, p.ID, nil))(t); gone.ID != p.ID || gone.MaxCount != 5 {
+			t.Fatalf("DeleteRetentionPolicy returned %+v, want the policy as it was", gone)
 		}
-		wantErrIs(t, b.s.DeleteRetentionPolicy(b.ctx, p.ID), store.ErrNotFound, "deleting it again")
-		_, err := b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainReplayed,
-			RetentionScope: store.RetentionScope{AppID: ptr(newID())}, MaxAge: time.Hour})
+		_, err := b.s.DeleteRetentionPolicy(b.ctx, p.ID, nil)
+		wantErrIs(t, err, store.ErrNotFound, "deleting it again")
+		_, err = b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainReplayed,
+			RetentionScope: store.RetentionScope{AppID: ptr(newID())}, MaxAge: time.Hour}, nil)
 		wantFieldError(t, err, store.UnknownApp(), "a policy for an unknown app")
+		if log := must(b.s.ListAudit(b.ctx, store.Page{Limit: 10}))(t); len(log) != 0 {
+			t.Fatalf("changes without an audit recorded %+v", log)
+		}
+	})
+
+	r.run(t, "PolicyChangesAreAudited", func(t *testing.T, b *bundle) {
+		audit := func() *store.Audit {
+			// The store sets the action, app and details: what is given here must not survive.
+			return &store.Audit{ID: newID(), Actor: "cli:ops", Action: "ignored", Details: json.RawMessage(`{"x": 1}`)}
+		}
+		scope := store.RetentionScope{AppID: &b.app.ID, Type: "a"}
+		create := audit()
+		p := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainUnreplayed,
+			RetentionScope: scope, MaxAge: time.Hour}, create))(t)
+		update := audit()
+		p2 := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainUnreplayed,
+			RetentionScope: scope, MaxCount: 5}, update))(t)
+		global := audit()
+		g := must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainCompleted, MaxAge: 2 * time.Hour}, global))(t)
+		del := audit()
+		gone := must(b.s.DeleteRetentionPolicy(b.ctx, p.ID, del))(t)
+		// Refused changes record nothing.
+		_, err := b.s.DeleteRetentionPolicy(b.ctx, p.ID, audit())
+		wantErrIs(t, err, store.ErrNotFound, "deleting it again")
+		_, err = b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainReplayed,
+			RetentionScope: store.RetentionScope{AppID: ptr(newID())}, MaxAge: time.Hour}, audit())
+		wantFieldError(t, err, store.UnknownApp(), "a policy for an unknown app")
+
+		log := must(b.s.ListAudit(b.ctx, store.Page{Limit: 10}))(t)
+		type row struct {
+			a       *store.Audit
+			action  string
+			app     *uuid.UUID
+			details map[string]any
+		}
+		want := []row{
+			{del, store.AuditRetentionDelete, &b.app.ID, map[string]any{"policy": gone}},
+			{global, store.AuditRetentionCreate, nil, map[string]any{"policy": g}},
+			{update, store.AuditRetentionUpdate, &b.app.ID, map[string]any{"policy": p2, "previous": p}},
+			{create, store.AuditRetentionCreate, &b.app.ID, map[string]any{"policy": p}},
+		}
+		if len(log) != len(want) {
+			t.Fatalf("audit log has %d rows, want %d: %+v", len(log), len(want), log)
+		}
+		for i, w := range want {
+			e := log[i]
+			details, _ := json.Marshal(w.details)
+			if e.ID != w.a.ID || e.Action != w.action || e.Actor != "cli:ops" || e.Count != 1 || !eqIDPtr(e.AppID, w.app) ||
+				canonJSON(e.Details) != canonJSON(details) {
+				t.Errorf("audit row %d = %+v (details %s), want %s of %s", i, e, e.Details, w.action, details)
+			}
+		}
 	})
 
 	r.run(t, "MaxAgeReportsUnreplayed", func(t *testing.T, b *bundle) {
