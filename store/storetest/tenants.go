@@ -65,7 +65,7 @@ func testTenants(t *testing.T, r *suite) {
 		hash := sha256.Sum256([]byte("secret"))
 		must(b.s.CreateToken(b.ctx, store.Token{ID: newID(), AppID: &b.app.ID, SecretHash: hash[:]}))(t)
 		must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainCompleted,
-			RetentionScope: store.RetentionScope{AppID: &b.app.ID}, MaxAge: time.Hour}))(t)
+			RetentionScope: store.RetentionScope{AppID: &b.app.ID}, MaxAge: time.Hour}, nil))(t)
 		want := store.AppHoldings{PendingJobs: 2, RunningJobs: 1, DeadJobs: 2, Tokens: 1, RetentionPolicies: 1}
 		if h := must(b.s.AppHoldings(b.ctx, b.app.ID))(t); h != want {
 			t.Fatalf("AppHoldings = %+v, want %+v", h, want)
@@ -130,7 +130,7 @@ func testTenants(t *testing.T, r *suite) {
 		hash := sha256.Sum256([]byte("secret"))
 		must(b.s.CreateToken(b.ctx, store.Token{ID: newID(), AppID: &b.app.ID, SecretHash: hash[:]}))(t)
 		must(b.s.PutRetentionPolicy(b.ctx, store.RetentionPolicy{ID: newID(), Kind: store.RetainCompleted,
-			RetentionScope: store.RetentionScope{AppID: &b.app.ID}, MaxAge: time.Hour}))(t)
+			RetentionScope: store.RetentionScope{AppID: &b.app.ID}, MaxAge: time.Hour}, nil))(t)
 		// The other app's rows are untouched throughout.
 		other := b.insertNew(t, newJob(b.app2.ID, "p"))[0]
 		otherDead := b.killN(t, 1, b.app2.ID, "p")[0]
