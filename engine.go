@@ -147,7 +147,7 @@ func (e *engine) start() {
 		e.producersWG.Add(1)
 		go func() {
 			defer e.producersWG.Done()
-			p.run(fetchCtx)
+			p.run(fetchCtx, &e.handlersWG)
 		}()
 	}
 	loops := []func(context.Context){e.heartbeat, e.rescuer, e.listener, e.replayer}

@@ -14,45 +14,47 @@ import (
 	"github.com/sluicehq/sluice/store"
 )
 
-// begin takes over one claimed job: its lease joins the heartbeat at once, and its handler
-// runs in a goroutine of its own as soon as a slot is free — or, if the client stops first,
-// the job is given back unstarted.
+// begin takes over one claimed job: its lease joins the heartbeat at once, and it waits for
+// one of the producer's handler goroutines — or, if the client stops first, it is given back
+// unstarted.
 func (e *engine) begin(p *producer, job Job, token uuid.UUID) {
-	h := e.handlers[job.Type]
 	ctx, cancel := context.WithCancelCause(e.jobsCtx)
 	a := &attempt{job: job, lease: store.Lease{JobID: job.ID, Token: token}, ctx: ctx, cancel: cancel}
 	e.running.add(a)
-	e.handlersWG.Add(1)
-	go func() {
-		defer e.handlersWG.Done()
-		if !p.acquireSlot() {
-			p.done(-1)
-			a.cancel(nil)
-			a.finished.Store(true)
-			e.completer.submit(a, store.Finish{Lease: a.lease, Outcome: store.OutcomeRelease})
-			return
-		}
-		if h.opts.Timeout > 0 { // the attempt's time starts now, not when it was claimed
-			var cancelTimeout context.CancelFunc
-			a.ctx, cancelTimeout = context.WithTimeoutCause(a.ctx, h.opts.Timeout, errTimeout)
-			defer cancelTimeout()
-		}
-		obs := e.cfg.Observer
-		if obs != nil {
-			obs.AttemptStarted(&a.job)
-		}
-		started := clock.Now()
-		err := runHandler(a.ctx, h, &a.job)
-		ran := clock.Since(started)
-		p.done(ran)
-		finish := e.outcome(a, h, err)
-		if obs != nil {
-			obs.AttemptFinished(&a.job, finish.Outcome, ran)
-		}
-		a.cancel(nil)
-		a.finished.Store(true)
-		e.completer.submit(a, finish)
-	}()
+	p.ready <- a
+}
+
+// giveBack releases a claimed job that no handler started: the client is stopping.
+func (e *engine) giveBack(p *producer, a *attempt) {
+	p.done(-1)
+	a.cancel(nil)
+	a.finished.Store(true)
+	e.completer.submit(a, store.Finish{Lease: a.lease, Outcome: store.OutcomeRelease})
+}
+
+// execute runs a claimed job's handler and submits its outcome.
+func (e *engine) execute(p *producer, a *attempt) {
+	h := e.handlers[a.job.Type]
+	if h.opts.Timeout > 0 { // the attempt's time starts now, not when it was claimed
+		var cancelTimeout context.CancelFunc
+		a.ctx, cancelTimeout = context.WithTimeoutCause(a.ctx, h.opts.Timeout, errTimeout)
+		defer cancelTimeout()
+	}
+	obs := e.cfg.Observer
+	if obs != nil {
+		obs.AttemptStarted(&a.job)
+	}
+	started := clock.Now()
+	err := runHandler(a.ctx, h, &a.job)
+	ran := clock.Since(started)
+	p.done(ran)
+	finish := e.outcome(a, h, err)
+	if obs != nil {
+		obs.AttemptFinished(&a.job, finish.Outcome, ran)
+	}
+	a.cancel(nil)
+	a.finished.Store(true)
+	e.completer.submit(a, finish)
 }
 
 // panicError carries a recovered panic's text, already bounded.

@@ -30,15 +30,17 @@ const claimTimeout = 30 * time.Second
 // are quick, the producer holds up to prefetch times that many, so that a claim brings
 // enough work to keep the slots busy until the next one returns: a claim is a round trip, a
 // quick handler far less. Slow jobs are not claimed ahead: they would wait here while
-// another worker could run them. Jobs waiting for a slot hold their lease like running ones
-// and are given back unstarted when the client stops. Several claimers each claim at most
-// their share at a time, so one claim's round trip overlaps another's.
+// another worker could run them. Jobs waiting for a handler hold their lease like running
+// ones and are given back unstarted when the client stops. Several claimers each claim at
+// most their share at a time, so one claim's round trip overlaps another's. The handlers run
+// on limit long-lived goroutines fed by the ready channel, so that a job does not pay for a
+// new goroutine and its stack growing again.
 type producer struct {
 	e       *engine
 	queue   string
 	types   []string
 	limit   int           // handlers at once
-	slots   chan struct{} // a token per running handler
+	ready   chan *attempt // claimed jobs waiting for a handler goroutine
 	held    atomic.Int64  // jobs held: running, waiting for a slot, or being claimed
 	avgRun  atomic.Int64  // moving average of handler run time, in nanoseconds
 	backlog atomic.Bool   // the last claim filled its share: more may be due
@@ -48,7 +50,8 @@ type producer struct {
 }
 
 func newProducer(e *engine, queue string, types []string, limit int) *producer {
-	p := &producer{e: e, queue: queue, types: types, limit: limit, slots: make(chan struct{}, limit)}
+	// held never exceeds limit*prefetch, so sending to ready never blocks.
+	p := &producer{e: e, queue: queue, types: types, limit: limit, ready: make(chan *attempt, limit*prefetch)}
 	p.avgRun.Store(int64(quickJob)) // not known to be quick until some have run
 	for i := range p.wakes {
 		p.wakes[i] = make(chan struct{}, 1)
@@ -66,18 +69,44 @@ func (p *producer) signal() {
 	}
 }
 
-// run runs the claimers until ctx ends.
-func (p *producer) run(ctx context.Context) {
+// run runs the claimers until ctx ends, and starts the handler goroutines (counted in
+// handlers), which end when ctx ends and their handler has returned. Jobs still waiting for
+// a handler when ctx ends are given back.
+func (p *producer) run(ctx context.Context, handlers *sync.WaitGroup) {
 	p.stop = ctx.Done()
+	for range p.limit {
+		handlers.Go(p.work)
+	}
 	var wg sync.WaitGroup
 	for _, wake := range p.wakes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.claimer(ctx, wake)
-		}()
+		wg.Go(func() { p.claimer(ctx, wake) })
 	}
 	wg.Wait()
+	for {
+		select {
+		case a := <-p.ready:
+			p.e.giveBack(p, a)
+		default:
+			return
+		}
+	}
+}
+
+// work runs claimed jobs' handlers, one at a time, until the producer stops.
+func (p *producer) work() {
+	for {
+		select {
+		case <-p.stop:
+			return
+		default:
+		}
+		select {
+		case a := <-p.ready:
+			p.e.execute(p, a)
+		case <-p.stop:
+			return
+		}
+	}
 }
 
 func (p *producer) claimer(ctx context.Context, wake <-chan struct{}) {
@@ -153,26 +182,10 @@ func (p *producer) holdLimit() int {
 	return p.limit
 }
 
-// acquireSlot waits for a handler slot; false means the client is stopping first.
-func (p *producer) acquireSlot() bool {
-	select {
-	case <-p.stop:
-		return false
-	default:
-	}
-	select {
-	case p.slots <- struct{}{}:
-		return true
-	case <-p.stop:
-		return false
-	}
-}
-
 // done is called when a held job no longer needs the producer: its handler returned after
-// running for ran (which frees the slot too), or it was given back unstarted (ran < 0).
+// running for ran, or it was given back unstarted (ran < 0).
 func (p *producer) done(ran time.Duration) {
 	if ran >= 0 {
-		<-p.slots
 		avg := p.avgRun.Load()
 		p.avgRun.Store(avg + (int64(ran)-avg)/8) // a lost update under contention is harmless
 	}
