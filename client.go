@@ -23,7 +23,9 @@ type Client struct {
 
 	mu       sync.Mutex
 	handlers map[string]*handler // by job type
-	engine   *engine             // non-nil while started
+	// schedules are the periodic schedules registered with Periodic, in order.
+	schedules []registered
+	engine    *engine // non-nil while started
 
 	// knownApps holds app ids this client has seen exist, so that enqueueing by app id does
 	// not look the app up every time. (Names are always looked up: an app can be renamed.)

@@ -21,7 +21,8 @@ import (
 //
 // with the heartbeat renewing the leases of everything between claim and applied outcome,
 // the rescuer turning other workers' expired leases into failed attempts, the listener
-// waking producers when jobs become ready, and the alerter (with Config.Alerts) delivering
+// waking producers when jobs become ready, the scheduler (with schedules registered by
+// Client.Periodic) enqueueing periodic ticks, and the alerter (with Config.Alerts) delivering
 // alerts.
 type engine struct {
 	st       store.Store
@@ -33,6 +34,7 @@ type engine struct {
 	running   runningSet
 	completer *completer
 	alerter   *alert.Alerter // nil without Config.Alerts
+	scheduler *scheduler     // nil without periodic schedules
 	// client and replayWake serve the replayer: the client's replay operations, and a nudge
 	// to look for them now.
 	client     *Client
@@ -58,9 +60,10 @@ var (
 // Start starts working the configured queues for the registered handlers: claiming due
 // jobs, running them, renewing their leases, rescuing other workers' expired leases and
 // listening for new jobs, advancing bulk replay operations, running retention (unless
-// Config.Retention.Disabled), and delivering alerts if Config.Alerts is set. ctx bounds start-up
-// only. It fails if the schema is not fully
-// migrated, if a handler's queue is not in Config.Queues, or if the client is already running.
+// Config.Retention.Disabled), ticking the schedules registered with Periodic, and delivering
+// alerts if Config.Alerts is set. ctx bounds start-up only. It fails if the schema is not fully
+// migrated, if a handler's queue is not in Config.Queues, if a schedule's app does not exist
+// (a *FieldError on "app" wrapping ErrNotFound), or if the client is already running.
 func (c *Client) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -109,6 +112,11 @@ func (c *Client) Start(ctx context.Context) error {
 		e.producers[queue] = newProducer(e, queue, types, c.cfg.Queues[queue].Concurrency)
 	}
 	e.completer = newCompleter(e)
+	if len(c.schedules) > 0 {
+		if e.scheduler, err = c.newScheduler(ctx, e); err != nil {
+			return err
+		}
+	}
 	if c.cfg.Alerts != nil {
 		if e.alerter, err = alert.New(c.store, *c.cfg.Alerts); err != nil {
 			return err
@@ -153,6 +161,9 @@ func (e *engine) start() {
 	loops := []func(context.Context){e.heartbeat, e.rescuer, e.listener, e.replayer}
 	if e.alerter != nil {
 		loops = append(loops, e.alerter.Run)
+	}
+	if e.scheduler != nil {
+		loops = append(loops, e.scheduler.run)
 	}
 	if !e.cfg.Retention.Disabled {
 		loops = append(loops, e.retention)

@@ -28,6 +28,7 @@ type observer struct {
 	alertsDelivered, alertsFailed *prometheus.CounterVec
 
 	retention retentionMetrics
+	periodic  periodicMetrics
 }
 
 // seriesKey is the labels of a job's metrics, with the app still as its id.
@@ -84,6 +85,7 @@ func newObserver(reg prometheus.Registerer) *observer {
 		Help: "Alerts this process gave up on after its retries (or an answer not worth retrying), by event and sink."}, alertLabels)
 	reg.MustRegister(o.duration, o.replayed, rescues, o.alertsDelivered, o.alertsFailed)
 	o.retention = newRetentionMetrics(reg)
+	o.periodic = newPeriodicMetrics(reg)
 	return o
 }
 

@@ -137,6 +137,9 @@ type Store interface {
 	// Tenants renames, empties and deletes apps, and rotates tokens.
 	Tenants
 
+	// Periodic is the durable state of periodic schedules: definitions and last ticks.
+	Periodic
+
 	// Health reports what an operator watches in the database itself: table sizes and dead
 	// rows, transaction-id age, and settings that weaken durability. It expects a migrated
 	// schema. On SQLite it counts rows and reads the tables' pages, so it is meant for

@@ -116,6 +116,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"Groups", testGroups},
 		{"Alerts", testAlerts},
 		{"Retention", testRetention},
+		{"Periodic", testPeriodic},
 		{"Stats", testStats},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
