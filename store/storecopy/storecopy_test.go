@@ -126,6 +126,16 @@ func buildDemo(t *testing.T, url string) {
 	if res.Deleted[sluice.RetainUnreplayed] == 0 {
 		t.Fatalf("retention deleted no un-replayed entries: %+v", res)
 	}
+	// Periodic schedules: one with a last tick (recorded without a job), one never ticked.
+	acme := must[sluice.App](t)(client.GetApp(ctx, "acme"))
+	schedules := must[[]store.Schedule](t)(st.SyncSchedules(ctx, []store.ScheduleDef{
+		{ID: uuid.Must(uuid.NewV7()), AppID: acme.ID, Name: "nightly", Type: "ok", Cron: "0 3 * * *", TimeZone: "Europe/Berlin",
+			Queue: "default", Priority: -2, MaxAttempts: 3, Payload: json.RawMessage(`{"scope": "all"}`), CatchUp: store.CatchUpLatest},
+		{ID: uuid.Must(uuid.NewV7()), AppID: acme.ID, Name: "minutely", Type: "ok", Every: time.Minute, TimeZone: "UTC",
+			Queue: "default", MaxAttempts: 25, Payload: json.RawMessage(`{}`), CatchUp: store.CatchUpNone},
+	}))
+	must[store.TickResult](t)(st.TickSchedule(ctx, store.TickParams{ScheduleID: schedules[0].ID,
+		Tick: time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC), Skipped: 2}))
 }
 
 func tokenOnly(tok sluice.Token, _ string, err error) (sluice.Token, error) { return tok, err }
