@@ -60,6 +60,18 @@ var samples = map[string]sample{
 	"PUT /v1/apps/{app}/limits": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
 		return call{method: "PUT", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app") + "/limits", body: `{"maxRunning":50}`}
 	}},
+	// Renaming acme to its own name: the later samples still find it by name.
+	"PATCH /v1/apps/{app}": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "PATCH", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app"), body: `{"name":"acme"}`}
+	}},
+	"GET /v1/apps/{app}/holdings": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "GET", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app") + "/holdings"}
+	}},
+	// acme holds jobs, so even the admin is refused (409) and nothing changes; the deletion
+	// itself is TestAppLifecycle's.
+	"DELETE /v1/apps/{app}": {names: true, okStatus: 409, call: func(b *bundle, tgt target) call {
+		return call{method: "DELETE", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app")}
+	}},
 	"POST /v1/apps/{app}/jobs": {names: true, okStatus: 201, call: func(b *bundle, tgt target) call {
 		return call{method: "POST", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app") + "/jobs", body: `{"type":"walk","payload":{"a":1}}`}
 	}},

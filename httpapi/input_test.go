@@ -222,6 +222,46 @@ func badInputs(b *bundle) []badCase {
 		add("PUT /v1/apps/{app}/limits", put(tc.name, lim, tc.body, 400, tc.field))
 	}
 
+	// Rename, holdings, delete.
+	const acmePath = "/v1/apps/acme"
+	patch := func(name, path, body string, status int, field string) badCase {
+		return badCase{name: name, c: call{method: "PATCH", path: path, body: body}, status: status, field: field}
+	}
+	add("PATCH /v1/apps/{app}", bodyCases("", "PATCH", acmePath, `{"name":"acme"}`, "name")...)
+	for name, body := range map[string]string{
+		"empty name":       `{"name":""}`,
+		"no name":          `{}`,
+		"NUL in name":      `{"name":"a\u0000b"}`,
+		"UUID-shaped name": `{"name":"01a21a55-eb18-7ddf-8bab-c095c1bcf03f"}`,
+		"129-char name":    `{"name":"` + strings.Repeat("n", 129) + `"}`,
+		"name a number":    `{"name":7}`,
+	} {
+		add("PATCH /v1/apps/{app}", patch(name, acmePath, body, 400, "name"))
+	}
+	add("PATCH /v1/apps/{app}", patch("taken name", acmePath, `{"name":"globex"}`, 409, "name"))
+	for _, app := range []string{"%00", "no-such-app", "01a21a55-eb18-7ddf-8bab-c095c1bcf03f"} {
+		add("PATCH /v1/apps/{app}", patch("app "+app, "/v1/apps/"+app, `{"name":"x"}`, 404, "app"))
+		add("GET /v1/apps/{app}/holdings", q("app "+app, "GET /v1/apps/{app}/holdings", "/v1/apps/"+app+"/holdings", 404, "app"))
+		add("DELETE /v1/apps/{app}", badCase{name: "app " + app, c: call{method: "DELETE", path: "/v1/apps/" + app}, status: 404, field: "app"})
+	}
+	add("GET /v1/apps/{app}/holdings", q("a parameter", "GET /v1/apps/{app}/holdings", acmePath+"/holdings?x=1", 400, "x"))
+	const delApp = "DELETE /v1/apps/{app}"
+	add(delApp, noBodyCases("", "DELETE", acmePath+"?purge=true")...)
+	for _, tc := range []struct{ name, query, field string }{
+		{"purge yes", "purge=yes", "purge"},
+		{"purge 1", "purge=1", "purge"},
+		{"batchSize without purge", "batchSize=10", "batchSize"},
+		{"batchSize 0", "purge=true&batchSize=0", "batchSize"},
+		{"batchSize -1", "purge=true&batchSize=-1", "batchSize"},
+		{"batchSize 10001", "purge=true&batchSize=10001", "batchSize"},
+		{"batchSize 10^12", "purge=true&batchSize=1000000000000", "batchSize"},
+		{"batchSize x", "purge=true&batchSize=x", "batchSize"},
+		{"unknown parameter", "force=true", "force"},
+		{"purge twice", "purge=true&purge=true", "purge"},
+	} {
+		add(delApp, badCase{name: tc.name, c: call{method: "DELETE", path: acmePath + "?" + tc.query}, status: 400, field: tc.field})
+	}
+
 	// Enqueue.
 	const enq = "/v1/apps/acme/jobs"
 	add("POST /v1/apps/{app}/jobs", bodyCases("", "POST", enq, `{"type":"t","payload":{}}`, "type")...)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"strconv"
 
@@ -12,9 +14,9 @@ import (
 func (c *cli) appsCommand() *cobra.Command {
 	return group(&cobra.Command{
 		Use:   "apps",
-		Short: "Create and list apps (tenants)",
+		Short: "Create, list, limit, rename and delete apps (tenants)",
 		Long:  "An app is a tenant: every job and every dead-letter entry belongs to exactly one.",
-	}, c.appsCreateCommand(), c.appsListCommand(), c.appsLimitCommand())
+	}, c.appsCreateCommand(), c.appsListCommand(), c.appsLimitCommand(), c.appsRenameCommand(), c.appsDeleteCommand())
 }
 
 func (c *cli) appsCreateCommand() *cobra.Command {
@@ -114,4 +116,97 @@ func fmtLimit(v float64) string {
 		return "-"
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+func (c *cli) appsRenameCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename APP NAME",
+		Short: "Give an app a new name",
+		Long: `Give APP (an id or a name) the name NAME, validated as at creation. Its id does not
+change: its jobs, dead-letter entries, tokens and retention policies stay its own, and
+anything that names it by id keeps working. The old name names nothing any more (and is free
+for another app). The rename is recorded in the audit log.`,
+		Example: "  sluice apps rename billing invoicing",
+		Args:    exactArgs(2),
+		RunE: c.runE(func(cmd *cobra.Command, args []string) error {
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				app, err := cl.RenameApp(withActor(cmd.Context()), args[0], args[1])
+				if err != nil {
+					return err
+				}
+				if c.json {
+					return c.printJSON(app)
+				}
+				return c.printApp(app)
+			})
+		}),
+	}
+}
+
+func (c *cli) appsDeleteCommand() *cobra.Command {
+	var (
+		purge     bool
+		batchSize int
+	)
+	cmd := &cobra.Command{
+		Use:   "delete APP [--purge [--batch-size N]]",
+		Short: "Delete an app that holds nothing, or with --purge everything it holds",
+		Long: `Delete APP (an id or a name). An app that still holds jobs (of any state), dead-letter
+entries, tokens that are not revoked or retention policies is refused, with a list of what it
+holds, and nothing changes.
+
+With --purge, everything the app holds is deleted first, in batches of --batch-size rows
+(default 1000, at most 10000), each its own short transaction; then the app. Running jobs of
+the app are deleted under their workers, whose late results change nothing. Progress goes to
+stderr. An interrupted purge leaves a consistent app with less in it: run the command again to
+finish. Stop the app's producers first: a purge gives up if the app keeps receiving jobs. The
+purge is one row of the audit log (app.purge), with its counts by table.`,
+		Example: "  sluice apps delete scratch\n  sluice apps delete billing --purge\n  sluice apps delete billing --purge --batch-size 5000 --json",
+		Args:    exactArgs(1),
+		RunE: c.runE(func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("batch-size") && !purge {
+				return flagError("batch-size", "is only for --purge")
+			}
+			if cmd.Flags().Changed("batch-size") && batchSize == 0 {
+				return flagError("batch-size", "must be between 1 and %d, got 0", sluice.MaxPurgeBatchSize)
+			}
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				opts := &sluice.DeleteAppOptions{Purge: purge, BatchSize: batchSize}
+				if purge {
+					opts.Progress = func(d sluice.AppRows) {
+						c.notice("Purged so far: %s.", deletedText(d))
+					}
+				}
+				res, err := cl.DeleteApp(withActor(cmd.Context()), args[0], opts)
+				var ne *sluice.AppNotEmptyError
+				switch {
+				case errors.As(err, &ne) && !purge:
+					return fmt.Errorf("%w (to delete it with all it holds: sluice apps delete %s --purge)", err, args[0])
+				case err != nil && res.Batches > 0:
+					return fmt.Errorf("%w; the purge stopped after deleting %s: run it again to finish", err, deletedText(res.Deleted))
+				case err != nil:
+					return err
+				}
+				if c.json {
+					return c.printJSON(res)
+				}
+				msg := fmt.Sprintf("Deleted app %s (%s).", cell(res.App.Name, 128), res.App.ID)
+				if purge {
+					msg = fmt.Sprintf("Purged and deleted app %s (%s): %s.", cell(res.App.Name, 128), res.App.ID, deletedText(res.Deleted))
+				}
+				_, err = fmt.Fprintln(c.stdout, msg)
+				return err
+			})
+		}),
+	}
+	f := cmd.Flags()
+	f.BoolVar(&purge, "purge", false, "delete everything the app holds first: jobs, dead-letter entries, tokens, retention policies")
+	f.IntVar(&batchSize, "batch-size", 0, fmt.Sprintf("rows per purge transaction, 1..%d (default %d)", sluice.MaxPurgeBatchSize, sluice.DefaultPurgeBatchSize))
+	return cmd
+}
+
+// deletedText says what a purge deleted, like "12 jobs, 3 dead-letter entries, 0 tokens, 0
+// retention policies".
+func deletedText(d sluice.AppRows) string {
+	return fmt.Sprintf("%d jobs, %d dead-letter entries, %d tokens, %d retention policies", d.Jobs, d.DeadJobs, d.Tokens, d.RetentionPolicies)
 }

@@ -102,3 +102,25 @@ func parseID(arg, s string) (uuid.UUID, error) {
 	}
 	return id, nil
 }
+
+// maxDurationDays bounds the days of a duration flag: more than any duration input allows.
+const maxDurationDays = 100000
+
+// parseDuration reads a duration flag: a Go duration (90m, 36h, 1h30m) or whole days (7d).
+// It must be positive, or with allowZero also 0.
+func parseDuration(flag, s string, allowZero bool) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && (n > 0 || allowZero && n == 0) && n < maxDurationDays && days[0] != '+' {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d == 0 && !allowZero {
+		what := "a positive duration"
+		if allowZero {
+			what = "0 or a positive duration"
+		}
+		return 0, flagError(flag, "must be %s like 90m, 36h or 7d, got %q", what, s)
+	}
+	return d, nil
+}

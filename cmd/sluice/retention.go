@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -38,20 +37,6 @@ DIR before it is deleted.`,
 		c.retentionRunCommand(), c.retentionReportsCommand(), c.retentionDismissCommand())
 }
 
-// parseMaxAge reads a max age: a Go duration (90m, 36h) or whole days (7d).
-func parseMaxAge(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n > 0 && n < 100000 {
-			return time.Duration(n) * 24 * time.Hour, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, flagError("max-age", "must be a positive duration like 90m, 36h or 7d, got %q", s)
-	}
-	return d, nil
-}
-
 func (c *cli) retentionSetCommand() *cobra.Command {
 	var (
 		kind, app, typ, maxAge string
@@ -70,7 +55,7 @@ func (c *cli) retentionSetCommand() *cobra.Command {
 			}
 			p := sluice.Policy{Kind: sluice.RetentionKind(kind), App: app, Type: typ, MaxCount: maxCount}
 			if maxAge != "" {
-				d, err := parseMaxAge(maxAge)
+				d, err := parseDuration("max-age", maxAge, false)
 				if err != nil {
 					return err
 				}
