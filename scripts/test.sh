@@ -2,7 +2,8 @@
 # Runs every Sluice test. It makes sure PostgreSQL is there first: starts the local cluster
 # when it is down, installs it (apt) when it is missing, and fails loudly — it never skips —
 # when it still cannot reach it. Set SLUICE_TEST_DATABASE_URL to use another server.
-# The web UI's tests drive a headless Chromium: it is installed (apt) when it is missing.
+# The web UI's tests drive a headless Chromium, the PgBouncer test Debian's pgbouncer: each is
+# installed (apt) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,7 +54,16 @@ ensure_chromium() {
   apt-get update -q && apt-get install -y -q chromium
 }
 
+# The PgBouncer test (store/pgstore) starts Debian's pgbouncer itself; it fails without it.
+ensure_pgbouncer() {
+  if command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; then return; fi
+  echo "test.sh: PgBouncer is not installed; installing it" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q pgbouncer
+}
+
 ensure_postgres
 ensure_chromium
+ensure_pgbouncer
 go vet ./...
 go test -race -count=1 -timeout 12m ./... "$@"

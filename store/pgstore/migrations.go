@@ -2,6 +2,8 @@ package pgstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,7 +13,7 @@ import (
 	"github.com/sluicehq/sluice/store"
 )
 
-// MigrateUp applies every pending migration under a session advisory lock.
+// MigrateUp applies every pending migration under a transaction-scoped advisory lock.
 func (s *Store) MigrateUp(ctx context.Context) ([]store.Migration, error) {
 	return withDriver(ctx, s, func(d *migrationDriver) ([]store.Migration, error) {
 		return migrate.Up(ctx, d, s.files)
@@ -32,42 +34,52 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.Migration, error) 
 	})
 }
 
+// withDriver runs fn with a driver and reports the commit that ends the run: the migrations
+// fn reports as done are durable only if that commit succeeded.
 func withDriver(ctx context.Context, s *Store, fn func(*migrationDriver) ([]store.Migration, error)) ([]store.Migration, error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
+	d := &migrationDriver{pool: s.pool}
+	done, err := fn(d)
+	if d.commitErr != nil {
+		return nil, errors.Join(err, fmt.Errorf("migrate: commit: %w", d.commitErr))
 	}
-	defer conn.Release()
-	return fn(&migrationDriver{conn: conn})
+	return done, err
 }
 
-// migrationDriver runs the whole migration on one connection, which holds the advisory lock.
+// migrationDriver runs a whole migration run in one transaction, which holds a
+// transaction-scoped advisory lock: no session state, so it works the same through a
+// transaction pooler such as PgBouncer, and a lock can never outlive its run. Each migration
+// is applied inside a savepoint with the row that records it, so a failed one leaves no
+// trace; those applied before it are committed when the lock is released.
 type migrationDriver struct {
-	conn *pgxpool.Conn
+	pool      *pgxpool.Pool
+	tx        pgx.Tx
+	commitErr error
 }
 
 func (d *migrationDriver) Lock(ctx context.Context) (func(), error) {
-	if _, err := d.conn.Exec(ctx, q.Get("MigrationLock")); err != nil {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
 		return nil, err
 	}
-	unlock := func() {
-		// A fresh context: the caller's may be done, and the lock must still be released.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if _, err := tx.Exec(ctx, q.Get("MigrationLock")); err != nil {
+		tx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, q.Get("CreateMigrationsTable")); err != nil {
+		tx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	d.tx = tx
+	return func() {
+		// A fresh context: the caller's may be done, and what was applied must commit.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := d.conn.Exec(ctx, q.Get("MigrationUnlock")); err != nil {
-			// The session lock dies with the connection; make sure it does.
-			d.conn.Conn().Close(ctx)
-		}
-	}
-	if _, err := d.conn.Exec(ctx, q.Get("CreateMigrationsTable")); err != nil {
-		unlock()
-		return nil, err
-	}
-	return unlock, nil
+		d.commitErr = d.tx.Commit(ctx)
+	}, nil
 }
 
 func (d *migrationDriver) Applied(ctx context.Context) (map[int]time.Time, error) {
-	rows, err := d.conn.Query(ctx, q.Get("ListMigrations"))
+	rows, err := d.tx.Query(ctx, q.Get("ListMigrations"))
 	if err != nil {
 		return nil, err
 	}
@@ -81,8 +93,9 @@ func (d *migrationDriver) Applied(ctx context.Context) (map[int]time.Time, error
 	return out, err
 }
 
+// Apply runs the migration in a savepoint (a nested pgx transaction) of the run's transaction.
 func (d *migrationDriver) Apply(ctx context.Context, f migrate.File, up bool) error {
-	return pgx.BeginFunc(ctx, d.conn, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, d.tx, func(tx pgx.Tx) error {
 		sql := f.Down
 		if up {
 			sql = f.Up

@@ -4,6 +4,17 @@
 // connection's default schema (set search_path in the URL to choose another), and the
 // LISTEN/NOTIFY channel is named after that schema so several Sluice schemas can share a
 // database.
+//
+// # URL parameters
+//
+// Besides pgx's own (pool_max_conns, default_query_exec_mode, ...), Open takes one of its own:
+//
+//   - pgbouncer=true: the URL points at PgBouncer in transaction pooling mode (or another
+//     pooler that hands each transaction to any server connection). Queries then use no named
+//     prepared statements (pgx's cache_describe mode, unless the URL sets
+//     default_query_exec_mode), and ListenForJobs does not LISTEN, since a LISTEN through such
+//     a pooler hears nothing reliably: workers find jobs by polling. Migrations work as always:
+//     they hold a transaction-scoped advisory lock. See docs/pgbouncer.md.
 package pgstore
 
 import (
@@ -14,6 +25,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,18 +57,30 @@ type Store struct {
 	schema   string
 	files    []migrate.File
 	notifier *notifier
+	// pgbouncer is set by the URL's pgbouncer=true: no LISTEN.
+	pgbouncer bool
 }
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to the database at url (postgres:// or postgresql://). It does not migrate.
+// Open connects to the database at url (postgres:// or postgresql://), with the URL
+// parameters the package documentation lists. It does not migrate.
 func Open(ctx context.Context, url string) (*Store, error) {
+	url, bouncer, err := pgbouncerParam(url)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, &store.FieldError{Field: "database-url", Message: "not a valid PostgreSQL URL", Err: err}
 	}
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
+	}
+	if bouncer && !strings.Contains(url, "default_query_exec_mode") {
+		// Statement descriptions are cached per connection, but every execution parses the
+		// unnamed statement in its own round trip: nothing outlives a transaction.
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	}
 	cfg.AfterConnect = registerUUID
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -77,7 +102,24 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	channel := channelName(*schema)
-	return &Store{pool: pool, schema: *schema, channel: channel, files: files, notifier: newNotifier(pool, channel)}, nil
+	return &Store{pool: pool, schema: *schema, channel: channel, files: files, notifier: newNotifier(pool, channel), pgbouncer: bouncer}, nil
+}
+
+// pgbouncerParam takes the pgbouncer parameter out of url, which pgx would otherwise send to
+// the server as a setting.
+func pgbouncerParam(raw string) (string, bool, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil || !u.Query().Has("pgbouncer") {
+		return raw, false, nil // pgx reports a URL it cannot parse
+	}
+	q := u.Query()
+	v, err := strconv.ParseBool(q.Get("pgbouncer"))
+	if err != nil {
+		return "", false, store.Fieldf("database-url", "pgbouncer must be true or false, got %q", q.Get("pgbouncer"))
+	}
+	q.Del("pgbouncer")
+	u.RawQuery = q.Encode()
+	return u.String(), v, nil
 }
 
 // channelName is the LISTEN/NOTIFY channel for the jobs of a schema. PostgreSQL refuses a

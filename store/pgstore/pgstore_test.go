@@ -215,3 +215,26 @@ func backdate(t *testing.T, s store.Store, ids []uuid.UUID, by time.Duration) {
 		}
 	}
 }
+
+// TestConformanceThroughPgBouncer runs the conformance suite through PgBouncer (Debian's, in
+// transaction pooling mode) with the URL's pgbouncer=true: no named prepared statements
+// across transactions, no LISTEN (workers poll), migrations under a transaction-scoped lock.
+func TestConformanceThroughPgBouncer(t *testing.T) {
+	t.Parallel()
+	bouncer := testdb.StartPgBouncer(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		t.Helper()
+		s, err := pgstore.Open(t.Context(), bouncer.Postgres(t)+"&pool_max_conns="+testPoolSize)
+		if err != nil {
+			t.Fatalf("pgstore.Open through pgbouncer: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}, &storetest.Options{
+		BeginTx:          beginTx,
+		InsertBareDead:   insertBareDead,
+		Backdate:         backdate,
+		RefuseDeadLetter: refuseDeadLetter,
+		Notifies:         false,
+	})
+}

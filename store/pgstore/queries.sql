@@ -533,11 +533,10 @@ ORDER BY g.entries DESC, g.last_failed DESC, g.app_id, g.type COLLATE "C", g.sig
 SELECT current_schema();
 
 -- name: MigrationLock
--- A session lock keyed by schema, so Sluice schemas in one database migrate independently.
-SELECT pg_advisory_lock(hashtextextended('sluice.migrate.' || current_schema(), 0));
-
--- name: MigrationUnlock
-SELECT pg_advisory_unlock(hashtextextended('sluice.migrate.' || current_schema(), 0));
+-- A transaction-scoped lock keyed by schema, so Sluice schemas in one database migrate
+-- independently; the whole run is one transaction, whose end releases it. (No session lock:
+-- it would stay on a pooler's server connection when the run's transactions moved.)
+SELECT pg_advisory_xact_lock(hashtextextended('sluice.migrate.' || current_schema(), 0));
 
 -- name: CreateMigrationsTable
 CREATE TABLE IF NOT EXISTS sluice_migrations (
