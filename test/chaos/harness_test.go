@@ -152,6 +152,13 @@ func (c *cluster) startEnqueuer(acks string, env ...string) *worker {
 // spawn starts the chaos binary without waiting for it to be ready.
 func (c *cluster) spawn(env ...string) *worker {
 	c.t.Helper()
+	return c.spawnBinary(workerBin, env...)
+}
+
+// spawnBinary starts bin, a chaos worker binary (this release's or another's), without
+// waiting for it to be ready.
+func (c *cluster) spawnBinary(bin string, env ...string) *worker {
+	c.t.Helper()
 	c.mu.Lock()
 	n := len(c.workers)
 	c.mu.Unlock()
@@ -160,7 +167,7 @@ func (c *cluster) spawn(env ...string) *worker {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	w.cmd = exec.Command(workerBin)
+	w.cmd = exec.Command(bin)
 	w.cmd.Env = append(os.Environ(), "CHAOS_DATABASE_URL="+c.workerURL, "CHAOS_HISTORY="+c.history)
 	w.cmd.Env = append(append(w.cmd.Env, c.env...), env...)
 	w.cmd.Stdout, w.cmd.Stderr = logFile, logFile
