@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -63,5 +64,18 @@ func TestMigrateCopy(t *testing.T) {
 	stderr := dst.json(&report, "migrate", "copy", "--from", dst.url, "--to", "sqlite:"+filepath.Join(dir, "back.db"))
 	if report.Rows == 0 || len(report.Tables) < 8 || !strings.Contains(stderr, "copied jobs") {
 		t.Fatalf("copy back: %+v\n%s", report, stderr)
+	}
+}
+
+// TestMaskListenURL: the password of pgstore's listen_url, a URL inside the URL, is masked too.
+func TestMaskListenURL(t *testing.T) {
+	t.Parallel()
+	raw := "postgres://u:outer@bouncer:6432/db?pgbouncer=true&listen_url=" + url.QueryEscape("postgres://u:inner@db:5432/db")
+	masked := maskURL(raw)
+	if strings.Contains(masked, "outer") || strings.Contains(masked, "inner") || !strings.Contains(masked, "listen_url=") {
+		t.Fatalf("maskURL: %s", masked)
+	}
+	if s := scrubPassword("dial postgres://u:inner@db:5432/db failed", raw); strings.Contains(s, "inner") {
+		t.Fatalf("scrubPassword: %s", s)
 	}
 }

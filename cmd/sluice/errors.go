@@ -125,6 +125,10 @@ func maskURL(raw string) string {
 		q.Set("password", maskedPassword)
 		u.RawQuery = q.Encode()
 	}
+	if q := u.Query(); q.Has("listen_url") { // pgstore's direct URL for LISTEN
+		q.Set("listen_url", maskURL(q.Get("listen_url")))
+		u.RawQuery = q.Encode()
+	}
 	return u.String()
 }
 
@@ -140,6 +144,9 @@ func scrubPassword(text, databaseURL string) string {
 			secrets = append(secrets, p)
 		}
 		secrets = append(secrets, u.Query().Get("password"))
+		if inner := u.Query().Get("listen_url"); inner != "" { // pgstore's direct URL for LISTEN
+			text = scrubPassword(text, inner)
+		}
 	} else if _, rest, ok := strings.Cut(databaseURL, "://"); ok {
 		// Unparseable: take what lies between user: and @ as the password.
 		if userinfo, _, ok := strings.Cut(rest, "@"); ok {

@@ -108,11 +108,13 @@ func StartPgBouncer(t testing.TB) *PgBouncer {
 }
 
 // Postgres creates an empty schema for the test, as the package's Postgres does, and returns a
-// URL to it through PgBouncer, with pgbouncer=true. PgBouncer 1.18 passes no search_path from
-// the client, so each schema gets a database entry of its own whose server connections set it.
-func (b *PgBouncer) Postgres(t testing.TB) string {
+// URL to it through PgBouncer, with pgbouncer=true, and the direct URL. PgBouncer 1.18 passes
+// no search_path from the client, so each schema gets a database entry of its own whose server
+// connections set it.
+func (b *PgBouncer) Postgres(t testing.TB) (bouncerURL, directURL string) {
 	t.Helper()
-	direct, err := url.Parse(Postgres(t))
+	directURL = Postgres(t)
+	direct, err := url.Parse(directURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +134,7 @@ func (b *PgBouncer) Postgres(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("testdb: add %s to pgbouncer: %v", schema, err)
 	}
-	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable&pgbouncer=true", b.server.User.Username(), b.port, schema)
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable&pgbouncer=true", b.server.User.Username(), b.port, schema), directURL
 }
 
 func (b *PgBouncer) writeConfig() error {

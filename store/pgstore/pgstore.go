@@ -7,14 +7,17 @@
 //
 // # URL parameters
 //
-// Besides pgx's own (pool_max_conns, default_query_exec_mode, ...), Open takes one of its own:
+// Besides pgx's own (pool_max_conns, default_query_exec_mode, ...), Open takes two of its own:
 //
 //   - pgbouncer=true: the URL points at PgBouncer in transaction pooling mode (or another
 //     pooler that hands each transaction to any server connection). Queries then use no named
 //     prepared statements (pgx's cache_describe mode, unless the URL sets
-//     default_query_exec_mode), and ListenForJobs does not LISTEN, since a LISTEN through such
-//     a pooler hears nothing reliably: workers find jobs by polling. Migrations work as always:
-//     they hold a transaction-scoped advisory lock. See docs/pgbouncer.md.
+//     default_query_exec_mode), and ListenForJobs does not LISTEN through it, since a LISTEN
+//     through such a pooler hears nothing reliably: workers find jobs by polling, unless
+//     listen_url names a direct connection. Migrations work as always: they hold a
+//     transaction-scoped advisory lock. See docs/pgbouncer.md.
+//   - listen_url=URL (percent-encoded): ListenForJobs LISTENs on a connection to this URL, a
+//     direct one to the same PostgreSQL database, instead of one like the pool's.
 package pgstore
 
 import (
@@ -57,8 +60,9 @@ type Store struct {
 	schema   string
 	files    []migrate.File
 	notifier *notifier
-	// pgbouncer is set by the URL's pgbouncer=true: no LISTEN.
-	pgbouncer bool
+	// listen is the connection ListenForJobs LISTENs on: like the pool's, or the URL's
+	// listen_url; nil with pgbouncer=true and no listen_url (no LISTEN: workers poll).
+	listen *pgx.ConnConfig
 }
 
 var _ store.Store = (*Store)(nil)
@@ -66,7 +70,7 @@ var _ store.Store = (*Store)(nil)
 // Open connects to the database at url (postgres:// or postgresql://), with the URL
 // parameters the package documentation lists. It does not migrate.
 func Open(ctx context.Context, url string) (*Store, error) {
-	url, bouncer, err := pgbouncerParam(url)
+	url, bouncer, listenURL, err := ownParams(url)
 	if err != nil {
 		return nil, err
 	}
@@ -102,24 +106,43 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	channel := channelName(*schema)
-	return &Store{pool: pool, schema: *schema, channel: channel, files: files, notifier: newNotifier(pool, channel), pgbouncer: bouncer}, nil
+	st := &Store{pool: pool, schema: *schema, channel: channel, files: files, notifier: newNotifier(pool, channel)}
+	switch {
+	case listenURL != "":
+		if st.listen, err = pgx.ParseConfig(listenURL); err != nil {
+			st.Close()
+			return nil, &store.FieldError{Field: "database-url", Message: "listen_url is not a valid PostgreSQL URL", Err: err}
+		}
+	case !bouncer:
+		st.listen = cfg.ConnConfig.Copy()
+	}
+	return st, nil
 }
 
-// pgbouncerParam takes the pgbouncer parameter out of url, which pgx would otherwise send to
-// the server as a setting.
-func pgbouncerParam(raw string) (string, bool, error) {
-	u, err := neturl.Parse(raw)
-	if err != nil || !u.Query().Has("pgbouncer") {
-		return raw, false, nil // pgx reports a URL it cannot parse
+// ownParams takes the store's own parameters, pgbouncer and listen_url, out of url: pgx would
+// send them to the server as settings.
+func ownParams(raw string) (url string, bouncer bool, listenURL string, err error) {
+	u, perr := neturl.Parse(raw)
+	if perr != nil {
+		return raw, false, "", nil // pgx reports a URL it cannot parse
 	}
 	q := u.Query()
-	v, err := strconv.ParseBool(q.Get("pgbouncer"))
-	if err != nil {
-		return "", false, store.Fieldf("database-url", "pgbouncer must be true or false, got %q", q.Get("pgbouncer"))
+	if !q.Has("pgbouncer") && !q.Has("listen_url") {
+		return raw, false, "", nil
+	}
+	if q.Has("pgbouncer") {
+		if bouncer, err = strconv.ParseBool(q.Get("pgbouncer")); err != nil {
+			return "", false, "", store.Fieldf("database-url", "pgbouncer must be true or false, got %q", q.Get("pgbouncer"))
+		}
+	}
+	listenURL = q.Get("listen_url")
+	if q.Has("listen_url") && !strings.HasPrefix(listenURL, "postgres://") && !strings.HasPrefix(listenURL, "postgresql://") {
+		return "", false, "", store.Fieldf("database-url", "listen_url must be a percent-encoded postgres:// URL")
 	}
 	q.Del("pgbouncer")
+	q.Del("listen_url")
 	u.RawQuery = q.Encode()
-	return u.String(), v, nil
+	return u.String(), bouncer, listenURL, nil
 }
 
 // channelName is the LISTEN/NOTIFY channel for the jobs of a schema. PostgreSQL refuses a

@@ -222,9 +222,14 @@ func backdate(t *testing.T, s store.Store, ids []uuid.UUID, by time.Duration) {
 func TestConformanceThroughPgBouncer(t *testing.T) {
 	t.Parallel()
 	bouncer := testdb.StartPgBouncer(t)
+	t.Run("ListenURL", func(t *testing.T) {
+		t.Parallel()
+		testListenURL(t, bouncer)
+	})
 	storetest.Run(t, func(t *testing.T) store.Store {
 		t.Helper()
-		s, err := pgstore.Open(t.Context(), bouncer.Postgres(t)+"&pool_max_conns="+testPoolSize)
+		through, _ := bouncer.Postgres(t)
+		s, err := pgstore.Open(t.Context(), through+"&pool_max_conns="+testPoolSize)
 		if err != nil {
 			t.Fatalf("pgstore.Open through pgbouncer: %v", err)
 		}
@@ -237,4 +242,49 @@ func TestConformanceThroughPgBouncer(t *testing.T) {
 		RefuseDeadLetter: refuseDeadLetter,
 		Notifies:         false,
 	})
+}
+
+// testListenURL: through PgBouncer with listen_url naming a direct connection, ListenForJobs
+// LISTENs there and hears the NOTIFY that an enqueue through PgBouncer sends.
+func testListenURL(t *testing.T, bouncer *testdb.PgBouncer) {
+	ctx := t.Context()
+	through, direct := bouncer.Postgres(t)
+	s, err := pgstore.Open(ctx, through+"&listen_url="+url.QueryEscape(direct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app, err := s.CreateApp(ctx, store.App{ID: uuid.Must(uuid.NewV7()), Name: "listen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wakes := make(chan struct{}, 16)
+	listenCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.ListenForJobs(listenCtx, func() { wakes <- struct{}{} })
+	}()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("ListenForJobs: %v", err)
+		}
+	}()
+	select { // the wake after LISTEN took effect
+	case <-wakes:
+	case <-time.After(time.Minute):
+		t.Fatal("ListenForJobs never listened")
+	}
+	if _, err := s.InsertJobs(ctx, nil, []store.InsertJob{{ID: uuid.Must(uuid.NewV7()), AppID: app.ID, Type: "t", Queue: "default",
+		Payload: json.RawMessage(`{}`), MaxAttempts: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wakes:
+	case <-time.After(time.Minute):
+		t.Fatal("no notification through listen_url")
+	}
 }

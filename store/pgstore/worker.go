@@ -254,16 +254,17 @@ func (s *Store) rescue(ctx context.Context, lock func(pgx.Tx) (pgx.Rows, error))
 }
 
 // ListenForJobs LISTENs on the store's channel on a dedicated connection and calls wake for
-// each notification until ctx ends (nil) or the connection fails (its error). With the URL's
-// pgbouncer=true it only waits for ctx to end.
+// each notification until ctx ends (nil) or the connection fails (its error). The connection
+// is like the pool's, or to the URL's listen_url; with pgbouncer=true and no listen_url it
+// only waits for ctx to end.
 func (s *Store) ListenForJobs(ctx context.Context, wake func()) error {
-	if s.pgbouncer {
+	if s.listen == nil {
 		// Through a transaction pooler a LISTEN lands on a server connection that serves
 		// other clients next: workers poll instead.
 		<-ctx.Done()
 		return nil
 	}
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy()) // LISTEN needs no uuid codec
+	conn, err := pgx.ConnectConfig(ctx, s.listen.Copy()) // LISTEN needs no uuid codec
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
