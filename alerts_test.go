@@ -62,6 +62,34 @@ func TestAlertsFromClient(t *testing.T) {
 			defer mu.Unlock()
 			return posted[entry.ID.String()] == 1
 		})
+		// Operators see it delivered, once both sinks took it.
+		var listed sluice.Page[sluice.AlertDelivery]
+		waitFor(t, "the alert to be listed as delivered", func() bool {
+			var err error
+			listed, err = b.client.ListAlerts(b.ctx, sluice.AlertListOptions{App: b.app.ID.String(), Status: sluice.AlertDelivered})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(listed.Items) == 1
+		})
+		if a := listed.Items[0]; a.ID != entry.ID || a.Event != alert.EventDeadLettered || a.Attempts != 2 || a.Type != "doomed" {
+			t.Fatalf("listed %+v, want entry %s delivered in 2 attempts (callback and webhook)", a, entry.ID)
+		}
+		for _, c := range []struct {
+			opts  sluice.AlertListOptions
+			field string
+		}{
+			{sluice.AlertListOptions{Status: "lost"}, "status"},
+			{sluice.AlertListOptions{App: "nobody"}, "app"},
+			{sluice.AlertListOptions{Limit: 1001}, "limit"},
+			{sluice.AlertListOptions{Status: sluice.AlertFailed, Cursor: "x"}, "cursor"},
+		} {
+			_, err := b.client.ListAlerts(b.ctx, c.opts)
+			var fe *sluice.FieldError
+			if !errors.As(err, &fe) || fe.Field != c.field {
+				t.Errorf("ListAlerts(%+v) = %v, want a FieldError on %s", c.opts, err, c.field)
+			}
+		}
 	})
 }
 

@@ -60,15 +60,16 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sluicehq/sluice/internal/validate"
 	"github.com/sluicehq/sluice/store"
 )
 
 // The events an alert reports.
 const (
 	// EventDeadLettered: a job was dead-lettered.
-	EventDeadLettered = "job.dead_lettered"
+	EventDeadLettered = store.AlertEventDeadLettered
 	// EventGroupThreshold: a failure group reached the threshold.
-	EventGroupThreshold = "group.threshold"
+	EventGroupThreshold = store.AlertEventGroupThreshold
 )
 
 // The sinks an alert is delivered to, as Observer names them.
@@ -85,7 +86,11 @@ const (
 	DefaultAttemptTimeout  = 10 * time.Second
 	DefaultRetryBackoff    = time.Second
 	DefaultMaxRetryBackoff = 30 * time.Second
+	DefaultHistory         = 7 * 24 * time.Hour
 )
+
+// pruneBatch bounds the alert-log records one poll deletes.
+const pruneBatch = 1000
 
 // groupClaimLimit bounds how many groups' crossings one poll claims.
 const groupClaimLimit = 100
@@ -124,6 +129,11 @@ type Config struct {
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
 
+	// History is how long the record of an alert delivered or given up on is kept (for
+	// store.Alerts.ListAlerts: GET /v1/alerts, `sluice alerts list`, the web UI). Each poll
+	// deletes up to 1000 older records. Defaults to 7 days.
+	History time.Duration
+
 	// HTTPClient sends the webhook requests; its own timeout, if any, applies on top of
 	// AttemptTimeout. Defaults to a client of the alerter's own that follows no redirects.
 	HTTPClient *http.Client
@@ -141,6 +151,9 @@ type Observer interface {
 	// AlertFailed reports an alert of event that sink could not be given: its attempts
 	// were spent, or the answer was one not worth retrying.
 	AlertFailed(event, sink string)
+	// AlertAttemptFailed reports one failed attempt to deliver an alert of event to sink,
+	// whether or not it is retried.
+	AlertAttemptFailed(event, sink string)
 }
 
 // Alerter delivers alerts; see the package documentation. Make it with New, run it with Run
@@ -228,6 +241,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		{"AttemptTimeout", &c.AttemptTimeout, DefaultAttemptTimeout},
 		{"RetryBackoff", &c.RetryBackoff, DefaultRetryBackoff},
 		{"MaxRetryBackoff", &c.MaxRetryBackoff, DefaultMaxRetryBackoff},
+		{"History", &c.History, DefaultHistory},
 	}
 	for _, d := range durations {
 		if *d.v < 0 {
@@ -289,15 +303,16 @@ func (a *Alerter) Poll(ctx context.Context) (PollResult, error) {
 			return res, fmt.Errorf("claim dead-letter alerts: %w", err)
 		}
 		for _, e := range entries {
-			ok, err := a.deliverEntry(ctx, e)
+			out, err := a.deliverEntry(ctx, e)
 			if err != nil {
 				a.giveBack()
 				return res, err
 			}
-			if !ok {
+			if out.gaveUp {
 				res.GaveUp++
 			}
-			n, err := a.st.AckDeadAlerts(ctx, a.token, []uuid.UUID{e.ID}, a.lease)
+			ack := store.AlertAck{ID: e.ID, GaveUp: out.gaveUp, Delivered: out.delivered}
+			n, err := a.st.AckDeadAlerts(ctx, a.token, []store.AlertAck{ack}, a.lease)
 			if err != nil {
 				// Not acknowledged: delivered again once the lease expires.
 				a.giveBack()
@@ -314,6 +329,9 @@ func (a *Alerter) Poll(ctx context.Context) (PollResult, error) {
 			break
 		}
 	}
+	if _, err := a.st.PruneAlertLog(ctx, a.cfg.History, pruneBatch); err != nil {
+		return res, fmt.Errorf("prune the alert log: %w", err)
+	}
 	if a.cfg.GroupThreshold == 0 || (a.cfg.OnGroupThreshold == nil && a.cfg.WebhookURL == "") {
 		return res, nil
 	}
@@ -326,15 +344,15 @@ func (a *Alerter) Poll(ctx context.Context) (PollResult, error) {
 		return res, fmt.Errorf("claim group alerts: %w", err)
 	}
 	for _, g := range groups {
-		ok, err := a.deliverGroup(ctx, g)
+		out, err := a.deliverGroup(ctx, g)
 		if err != nil {
 			// The crossings left are taken again when their lease expires.
 			return res, err
 		}
-		if !ok {
+		if out.gaveUp {
 			res.GaveUp++
 		}
-		if _, err := a.st.AckGroupAlert(ctx, g, a.token); err != nil {
+		if _, err := a.st.AckGroupAlert(ctx, g, a.token, store.AlertAck{GaveUp: out.gaveUp, Delivered: out.delivered}); err != nil {
 			return res, fmt.Errorf("acknowledge the alert of group %s: %w", g.Signature, err)
 		}
 		res.Groups++
@@ -352,74 +370,98 @@ func (a *Alerter) giveBack() {
 	}
 }
 
-// deliverEntry delivers an entry's alert to every sink. It reports false if a sink gave up,
-// and an error only if ctx ended before the delivery was done.
-func (a *Alerter) deliverEntry(ctx context.Context, e store.DeadJob) (bool, error) {
+// outcome is how an alert's delivery to every sink ended: whether a sink gave up, and how
+// many sinks took it.
+type outcome struct {
+	gaveUp    bool
+	delivered int
+}
+
+// add counts one sink's result.
+func (o *outcome) add(done bool) {
+	if done {
+		o.delivered++
+	} else {
+		o.gaveUp = true
+	}
+}
+
+// deliverEntry delivers an entry's alert to every sink. It returns an error only if ctx
+// ended before the delivery was done.
+func (a *Alerter) deliverEntry(ctx context.Context, e store.DeadJob) (outcome, error) {
+	id := alertID{EventDeadLettered, e.ID}
 	attrs := []any{"event", EventDeadLettered, "entry_id", e.ID, "app_id", e.AppID, "type", e.Type}
-	ok := true
+	var out outcome
 	if a.cfg.OnDeadLetter != nil {
-		done, err := a.retry(ctx, EventDeadLettered, SinkCallback, attrs, func(ctx context.Context) error {
+		done, err := a.retry(ctx, id, SinkCallback, attrs, func(ctx context.Context) error {
 			return a.cfg.OnDeadLetter(ctx, e)
 		})
 		if err != nil {
-			return false, err
+			return out, err
 		}
-		ok = ok && done
+		out.add(done)
 	}
 	if a.cfg.WebhookURL != "" {
 		body, err := encodeEnvelope(envelope{Event: EventDeadLettered, ID: e.ID.String(), Entry: &e})
 		if err != nil {
-			return false, err
+			return out, err
 		}
-		done, err := a.retry(ctx, EventDeadLettered, SinkWebhook, attrs, func(ctx context.Context) error {
+		done, err := a.retry(ctx, id, SinkWebhook, attrs, func(ctx context.Context) error {
 			return a.post(ctx, EventDeadLettered, e.ID.String(), body)
 		})
 		if err != nil {
-			return false, err
+			return out, err
 		}
-		ok = ok && done
+		out.add(done)
 	}
-	return ok, nil
+	return out, nil
 }
 
 // deliverGroup delivers a crossing's alert to every sink, with the group as it is now.
-func (a *Alerter) deliverGroup(ctx context.Context, g store.GroupAlert) (bool, error) {
+func (a *Alerter) deliverGroup(ctx context.Context, g store.GroupAlert) (outcome, error) {
+	var out outcome
 	group := store.FailureGroup{AppID: g.AppID, Type: g.Type, Signature: g.Signature, Count: g.Count}
 	found, err := a.st.DeadGroups(ctx, store.DeadFilter{AppID: &g.AppID, Type: g.Type, Group: g.Signature}, 1)
 	if err != nil {
-		return false, fmt.Errorf("read group %s: %w", g.Signature, err)
+		return out, fmt.Errorf("read group %s: %w", g.Signature, err)
 	}
 	if len(found) == 1 {
 		group = found[0]
 	}
+	id := alertID{EventGroupThreshold, g.ID}
 	attrs := []any{"event", EventGroupThreshold, "app_id", g.AppID, "type", g.Type, "signature", g.Signature,
 		"count", group.Count, "threshold", a.cfg.GroupThreshold}
 	a.log.Info("sluice: alerts: a failure group reached the threshold", attrs...)
-	ok := true
 	if a.cfg.OnGroupThreshold != nil {
-		done, err := a.retry(ctx, EventGroupThreshold, SinkCallback, attrs, func(ctx context.Context) error {
+		done, err := a.retry(ctx, id, SinkCallback, attrs, func(ctx context.Context) error {
 			return a.cfg.OnGroupThreshold(ctx, group)
 		})
 		if err != nil {
-			return false, err
+			return out, err
 		}
-		ok = ok && done
+		out.add(done)
 	}
 	if a.cfg.WebhookURL != "" {
 		threshold := a.cfg.GroupThreshold
 		body, err := encodeEnvelope(envelope{Event: EventGroupThreshold, ID: g.ID.String(), Threshold: &threshold, Group: &group})
 		if err != nil {
-			return false, err
+			return out, err
 		}
-		done, err := a.retry(ctx, EventGroupThreshold, SinkWebhook, attrs, func(ctx context.Context) error {
+		done, err := a.retry(ctx, id, SinkWebhook, attrs, func(ctx context.Context) error {
 			return a.post(ctx, EventGroupThreshold, g.ID.String(), body)
 		})
 		if err != nil {
-			return false, err
+			return out, err
 		}
-		ok = ok && done
+		out.add(done)
 	}
-	return ok, nil
+	return out, nil
+}
+
+// alertID names an alert: its event and id (the entry's, or the crossing's).
+type alertID struct {
+	event string
+	id    uuid.UUID
 }
 
 // permanentError is a failed attempt not worth retrying.
@@ -440,7 +482,8 @@ func (e *retryAfterError) Unwrap() error { return e.err }
 // retry runs attempt until it succeeds, fails permanently, or MaxAttempts are spent, each
 // under AttemptTimeout, backing off in between. It reports whether the alert was delivered
 // (false: given up, logged and counted), and returns an error only if ctx ended first.
-func (a *Alerter) retry(ctx context.Context, event, sink string, attrs []any, attempt func(context.Context) error) (bool, error) {
+func (a *Alerter) retry(ctx context.Context, id alertID, sink string, attrs []any, attempt func(context.Context) error) (bool, error) {
+	event := id.event
 	var err error
 	for n := 1; n <= a.cfg.MaxAttempts; n++ {
 		err = a.once(ctx, attempt)
@@ -454,8 +497,12 @@ func (a *Alerter) retry(ctx context.Context, event, sink string, attrs []any, at
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
+		if a.cfg.Observer != nil {
+			a.cfg.Observer.AlertAttemptFailed(event, sink)
+		}
 		var perm *permanentError
 		if errors.As(err, &perm) || n == a.cfg.MaxAttempts {
+			a.noteAttempt(ctx, id, sink, err, 0)
 			break
 		}
 		wait := a.backoff(n)
@@ -463,6 +510,7 @@ func (a *Alerter) retry(ctx context.Context, event, sink string, attrs []any, at
 		if errors.As(err, &ra) && ra.after > wait {
 			wait = min(ra.after, a.cfg.MaxRetryBackoff)
 		}
+		a.noteAttempt(ctx, id, sink, err, wait)
 		a.log.Warn("sluice: alerts: delivery failed; will retry", append(attrs, "sink", sink, "attempt", n, "retry_in", wait, "error", err)...)
 		t := time.NewTimer(wait)
 		select {
@@ -477,6 +525,16 @@ func (a *Alerter) retry(ctx context.Context, event, sink string, attrs []any, at
 	}
 	a.log.Error("sluice: alerts: delivery failed; giving up on this alert", append(attrs, "sink", sink, "error", err)...)
 	return false, nil
+}
+
+// noteAttempt records a failed attempt with the alert, for operators (store.Alerts.ListAlerts):
+// its error, prefixed by the sink, and the wait before the next (0: none). Failing to record
+// it is logged and changes nothing else.
+func (a *Alerter) noteAttempt(ctx context.Context, id alertID, sink string, err error, retry time.Duration) {
+	msg := validate.ErrorText(sink+": "+err.Error(), validate.MaxErrorBytes)
+	if _, nerr := a.st.NoteAlertAttempt(ctx, a.token, store.AlertAttempt{Event: id.event, ID: id.id, Error: msg, Retry: retry}); nerr != nil {
+		a.log.Warn("sluice: alerts: recording a failed attempt failed", "event", id.event, "id", id.id, "error", nerr)
+	}
 }
 
 // once runs one attempt under AttemptTimeout, turning a panic into an error.

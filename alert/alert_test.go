@@ -181,12 +181,18 @@ func (r *receiver) delivered() map[string]int {
 
 // counter is an alert.Observer.
 type counter struct {
-	mu                sync.Mutex
-	delivered, failed map[string]int // by event/sink
+	mu                        sync.Mutex
+	delivered, failed, tryErr map[string]int // by event/sink
 }
 
 func newCounter() *counter {
-	return &counter{delivered: map[string]int{}, failed: map[string]int{}}
+	return &counter{delivered: map[string]int{}, failed: map[string]int{}, tryErr: map[string]int{}}
+}
+
+func (c *counter) AlertAttemptFailed(event, sink string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tryErr[event+"/"+sink]++
 }
 
 func (c *counter) AlertDelivered(event, sink string) {
@@ -322,8 +328,23 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 				}
 			}
 		}
-		if obs.delivered[alert.EventDeadLettered+"/webhook"] != 5 || len(obs.failed) != 0 {
-			t.Fatalf("observer delivered=%v failed=%v", obs.delivered, obs.failed)
+		if obs.delivered[alert.EventDeadLettered+"/webhook"] != 5 || len(obs.failed) != 0 ||
+			obs.tryErr[alert.EventDeadLettered+"/webhook"] != 10 {
+			t.Fatalf("observer delivered=%v failed=%v failed attempts=%v", obs.delivered, obs.failed, obs.tryErr)
+		}
+		// Operators see every alert delivered, with its three attempts and the last error.
+		listed, err := st.ListAlerts(t.Context(), store.AlertQuery{}, store.Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(listed) != 5 {
+			t.Fatalf("ListAlerts = %+v, want the 5 alerts", listed)
+		}
+		for _, l := range listed {
+			if l.Status != store.AlertDelivered || l.Attempts != 3 || !strings.HasPrefix(l.LastError, "webhook: ") ||
+				!strings.Contains(l.LastError, "503") || l.FinishedAt == nil {
+				t.Fatalf("listed alert %+v, want delivered after 3 attempts, the last error a 503", l)
+			}
 		}
 		// Acknowledged: the next poll sends nothing.
 		if res := poll(t, a); res.Entries != 0 {
@@ -366,8 +387,16 @@ func TestWebhookClientErrorNotRetried(t *testing.T) {
 		if want := idStrings(ids); !slices.Equal(got, want) {
 			t.Fatalf("requests for %v, want %v", got, want)
 		}
-		if obs.failed[alert.EventDeadLettered+"/webhook"] != 3 || len(obs.delivered) != 0 {
-			t.Fatalf("observer delivered=%v failed=%v", obs.delivered, obs.failed)
+		if obs.failed[alert.EventDeadLettered+"/webhook"] != 3 || len(obs.delivered) != 0 ||
+			obs.tryErr[alert.EventDeadLettered+"/webhook"] != 3 {
+			t.Fatalf("observer delivered=%v failed=%v failed attempts=%v", obs.delivered, obs.failed, obs.tryErr)
+		}
+		failed, err := st.ListAlerts(t.Context(), store.AlertQuery{Status: store.AlertFailed}, store.Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(failed) != 3 || failed[0].Attempts != 1 || !strings.Contains(failed[0].LastError, "400") {
+			t.Fatalf("failed alerts %+v, want 3 given up after one attempt answered 400", failed)
 		}
 		if n := strings.Count(logs.String(), "giving up"); n != 3 {
 			t.Fatalf("%d give-ups logged, want 3:\n%s", n, logs.String())

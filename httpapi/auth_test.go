@@ -87,6 +87,9 @@ var samples = map[string]sample{
 	"GET /v1/dlq/groups": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
 		return call{method: "GET", path: "/v1/dlq/groups?app=" + pick(tgt, "acme", "no-such-app")}
 	}},
+	"GET /v1/alerts": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "GET", path: "/v1/alerts?app=" + pick(tgt, "acme", "no-such-app")}
+	}},
 	"GET /v1/dlq/{id}": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
 		return call{method: "GET", path: "/v1/dlq/" + pick(tgt, b.acmeEntries[0].ID.String(), newID())}
 	}},

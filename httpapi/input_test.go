@@ -347,6 +347,16 @@ func badInputs(b *bundle) []badCase {
 		q("failedAfter words", groups, "/v1/dlq/groups?failedAfter=yesterday", 400, "failedAfter"),
 		q("failedBefore not after failedAfter", groups, "/v1/dlq/groups?failedAfter=2026-01-02T00:00:00Z&failedBefore=2026-01-01T00:00:00Z", 400, "failedBefore"),
 		q("unknown app", groups, "/v1/dlq/groups?app=no-such-app", 400, "app"))
+	const alerts = "GET /v1/alerts"
+	add(alerts, injectionCases("", "/v1/alerts", []string{"app", "status"})...)
+	add(alerts,
+		q("unknown parameter", alerts, "/v1/alerts?x=1", 400, "x"),
+		q("status unknown", alerts, "/v1/alerts?status=lost", 400, "status"),
+		q("status upper case", alerts, "/v1/alerts?status=PENDING", 400, "status"),
+		q("limit 0", alerts, "/v1/alerts?limit=0", 400, "limit"),
+		q("limit 10^12", alerts, "/v1/alerts?limit=1000000000000", 400, "limit"),
+		q("tampered cursor", alerts, "/v1/alerts?cursor=abc", 400, "cursor"),
+		q("unknown app", alerts, "/v1/alerts?app=no-such-app", 400, "app"))
 	entry := "/v1/dlq/" + b.acmeEntries[0].ID.String()
 	add("POST /v1/dlq/{id}/replay", noBodyCases("", "POST", entry+"/replay")...)
 	add("DELETE /v1/dlq/{id}", noBodyCases("", "DELETE", entry)...)

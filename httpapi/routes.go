@@ -145,6 +145,7 @@ func (s *server) routeTable() []route {
 		{method: "POST", pattern: "/v1/retention/reports/{id}/dismiss", access: accessAdminWrite, resource: resourceReport, handler: s.dismissTrimReport},
 		{method: "GET", pattern: "/v1/stats", access: accessRead, handler: s.stats},
 		{method: "GET", pattern: "/v1/audit", access: accessAdminRead, handler: s.listAudit},
+		{method: "GET", pattern: "/v1/alerts", access: accessRead, handler: s.listAlerts},
 		{method: "GET", pattern: "/v1/openapi.json", access: accessRead, handler: s.openAPI},
 		{method: "GET", pattern: "/metrics", access: accessMetrics, handler: s.metrics},
 		{method: "GET", pattern: "/", access: accessPublic, handler: s.ui},

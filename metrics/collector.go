@@ -50,6 +50,12 @@ var (
 	replayOpsDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "replay_operations"),
 		"Bulk replay operations by status: running, paused, cancelled, done, failed.",
 		[]string{"status"}, nil)
+	alertsPendingDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "alerts_pending"),
+		"Alerts not delivered yet (package alert): queued dead-letter alerts and claimed group crossings, tried or not.",
+		nil, nil)
+	alertsOldestDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "alerts_oldest_pending_age_seconds"),
+		"How long the oldest pending alert has waited since it was queued; 0 when none is pending.",
+		nil, nil)
 	upDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "up"),
 		"1 if every database query of this scrape answered in time, else 0.", nil, nil)
 )
@@ -66,7 +72,7 @@ type dbCollector struct {
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{jobsDesc, oldestPendingDesc, dlqEntriesDesc, dlqGroupsDesc, dlqOldestDesc,
 		liveTuplesDesc, deadTuplesDesc, tableSizeDesc, dbSizeDesc, xidAgeDesc, multiXactAgeDesc,
-		appMaxRunningDesc, appRateDesc, replayOpsDesc, upDesc} {
+		appMaxRunningDesc, appRateDesc, replayOpsDesc, alertsPendingDesc, alertsOldestDesc, upDesc} {
 		ch <- d
 	}
 }
@@ -92,6 +98,12 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, status := range []store.ReplayStatus{store.ReplayRunning, store.ReplayPaused, store.ReplayCancelled, store.ReplayDone, store.ReplayFailed} {
 			ch <- prometheus.MustNewConstMetric(replayOpsDesc, prometheus.GaugeValue, float64(ops[status]), string(status))
 		}
+	} else {
+		up = 0
+	}
+	if bl, err := c.st.AlertBacklog(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(alertsPendingDesc, prometheus.GaugeValue, float64(bl.Pending))
+		ch <- prometheus.MustNewConstMetric(alertsOldestDesc, prometheus.GaugeValue, ageSeconds(time.Now(), bl.OldestPendingAt))
 	} else {
 		up = 0
 	}

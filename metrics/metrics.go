@@ -47,6 +47,7 @@
 //	                                            job.dead_lettered or group.threshold, sink callback
 //	                                            or webhook
 //	sluice_alerts_failed_total{event,sink}      alerts this process gave up on after its retries
+//	sluice_alert_attempts_failed_total{event,sink}  failed attempts to deliver an alert, retried or not
 //
 // # Gauges read at scrape time
 //
@@ -62,6 +63,11 @@
 // and, labelled by status (running, paused, cancelled, done, failed) alone:
 //
 //	sluice_replay_operations{status}       bulk replay operations (see sluice.DLQ.StartReplay)
+//
+// and, without labels, the alert outbox (see package alert):
+//
+//	sluice_alerts_pending                      alerts not delivered yet
+//	sluice_alerts_oldest_pending_age_seconds   how long the oldest of them has waited (0 if none)
 //
 // and the database's health (see store.Health):
 //

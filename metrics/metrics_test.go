@@ -386,6 +386,13 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 				t.Errorf("%s%v = %v, want at least 0", g.name, g.l, got)
 			}
 		}
+		// No alerter runs: every entry's alert is pending, the oldest waiting since it failed.
+		if got := value(t, families, "sluice_alerts_pending", labels{}); got < 2 {
+			t.Errorf("sluice_alerts_pending = %v, want at least the 2 un-replayed entries' alerts", got)
+		}
+		if got := value(t, families, "sluice_alerts_oldest_pending_age_seconds", labels{}); got <= 0 {
+			t.Errorf("sluice_alerts_oldest_pending_age_seconds = %v, want above 0", got)
+		}
 		for _, table := range []string{"jobs", "job_dlq", "apps", "api_tokens", "audit_log", "sluice_migrations"} {
 			if got := value(t, families, "sluice_db_table_size_bytes", labels{"table": table}); got <= 0 {
 				t.Errorf("sluice_db_table_size_bytes{table=%s} = %v, want above 0", table, got)

@@ -25,7 +25,7 @@ type observer struct {
 	rescuedDeadLettered prometheus.Counter
 	series              sync.Map // seriesKey → *series
 
-	alertsDelivered, alertsFailed *prometheus.CounterVec
+	alertsDelivered, alertsFailed, alertAttemptsFailed *prometheus.CounterVec
 
 	retention retentionMetrics
 	periodic  periodicMetrics
@@ -83,7 +83,9 @@ func newObserver(reg prometheus.Registerer) *observer {
 		Help: "Alerts this process delivered, by event (job.dead_lettered, group.threshold) and sink (callback, webhook)."}, alertLabels)
 	o.alertsFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_failed_total",
 		Help: "Alerts this process gave up on after its retries (or an answer not worth retrying), by event and sink."}, alertLabels)
-	reg.MustRegister(o.duration, o.replayed, rescues, o.alertsDelivered, o.alertsFailed)
+	o.alertAttemptsFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "alert_attempts_failed_total",
+		Help: "Failed attempts of this process to deliver an alert (retried or not), by event and sink."}, alertLabels)
+	reg.MustRegister(o.duration, o.replayed, rescues, o.alertsDelivered, o.alertsFailed, o.alertAttemptsFailed)
 	o.retention = newRetentionMetrics(reg)
 	o.periodic = newPeriodicMetrics(reg)
 	return o
@@ -154,4 +156,9 @@ func (o *observer) AlertDelivered(event, sink string) {
 // AlertFailed counts an alert a sink gave up on.
 func (o *observer) AlertFailed(event, sink string) {
 	o.alertsFailed.WithLabelValues(event, sink).Inc()
+}
+
+// AlertAttemptFailed counts a failed attempt to deliver an alert to a sink.
+func (o *observer) AlertAttemptFailed(event, sink string) {
+	o.alertAttemptsFailed.WithLabelValues(event, sink).Inc()
 }

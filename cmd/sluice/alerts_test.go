@@ -82,6 +82,40 @@ func TestServeAlerts(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+		// Acknowledged right after the webhook took them: `sluice alerts list` shows the three.
+		for {
+			page, err := c.ListAlerts(ctx, sluice.AlertListOptions{Status: sluice.AlertDelivered})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) == 3 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d alerts listed as delivered, want 3", len(page.Items))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		var listed sluice.Page[sluice.AlertDelivery]
+		e.json(&listed, "alerts", "list", "--app", "billing")
+		listedEvents := map[string]int{}
+		for _, a := range listed.Items {
+			if a.Status != sluice.AlertDelivered || a.Attempts != 1 || a.AppID != app.ID || a.FinishedAt == nil {
+				t.Fatalf("alerts list: %+v, want delivered at the first attempt", a)
+			}
+			listedEvents[a.Event]++
+		}
+		if listedEvents[alert.EventDeadLettered] != 2 || listedEvents[alert.EventGroupThreshold] != 1 {
+			t.Fatalf("alerts list: %+v, want 2 dead-letter alerts and 1 group alert", listed.Items)
+		}
+		if out := e.ok("alerts", "list", "--limit", "5").stdout; !strings.Contains(out, "delivered") || !strings.Contains(out, "billing") {
+			t.Fatalf("alerts list (human):\n%s", out)
+		}
+		if out := e.ok("alerts", "list", "--status", "failed").stdout; !strings.Contains(out, "No alerts.") {
+			t.Fatalf("alerts list --status failed:\n%s", out)
+		}
+		e.fail(2, []string{"--status"}, "alerts", "list", "--status", "lost")
+		e.fail(2, []string{"--app"}, "alerts", "list", "--app", "nobody")
 		if err := c.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -99,7 +99,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&c.databaseURL, "database-url", "", "database URL (default $"+databaseURLEnv+")")
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly one JSON document on stdout")
 	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(), c.dlqCommand(), c.tokensCommand(),
-		c.retentionCommand(), c.serveCommand(), c.demoCommand())
+		c.retentionCommand(), c.alertsCommand(), c.serveCommand(), c.demoCommand())
 	return root
 }
 
