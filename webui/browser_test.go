@@ -20,9 +20,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/google/uuid"
+
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/httpapi"
 	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/store"
 	"github.com/sluicehq/sluice/webui"
 )
 
@@ -941,5 +944,58 @@ func TestOverviewTrimBanner(t *testing.T) {
 	page, err := f.client.TrimReports(f.ctx, sluice.ListOptions{})
 	if err != nil || len(page.Items) != 0 {
 		t.Errorf("undismissed reports after the click: %+v, %v", page.Items, err)
+	}
+}
+
+// The Alerts screen lists every alert with its delivery: one given up on after a 503 shows
+// its attempts and error, the others are pending; the status filter keeps the failed one.
+func TestAlertsView(t *testing.T) {
+	t.Parallel()
+	for name, newURL := range backends {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, newURL(t))
+			f.app(t, "alerted")
+			f.deadLetter(t, failing{app: "alerted", jobType: "mail", n: 3, attempts: 1, errText: func(int, int) string { return "boom" }})
+			st := f.client.Store()
+			tok := uuid.New()
+			claimed, err := st.ClaimDeadAlerts(f.ctx, store.AlertClaim{Token: tok, Limit: 1, Lease: time.Hour})
+			if err != nil || len(claimed) != 1 {
+				t.Fatalf("ClaimDeadAlerts = %d, %v", len(claimed), err)
+			}
+			failed := claimed[0].ID
+			if _, err := st.NoteAlertAttempt(f.ctx, tok, store.AlertAttempt{Event: store.AlertEventDeadLettered, ID: failed,
+				Error: "webhook: webhook answered 503 Service Unavailable: <b>busy</b>"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.AckDeadAlerts(f.ctx, tok, []store.AlertAck{{ID: failed, GaveUp: true}}, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+
+			b := newBrowser(t)
+			b.signIn(f.srv.URL, f.admin)
+			b.goTo("#/alerts")
+			b.waitRows(3)
+			row := fmt.Sprintf(`#alerts-table tr[data-id=%q]`, failed.String())
+			if got := b.text(row + ` .badge`); got != "failed" {
+				t.Errorf("the given-up alert's status shows %q, want failed", got)
+			}
+			if got := b.text(row + ` .errline`); got != "webhook: webhook answered 503 Service Unavailable: <b>busy</b>" {
+				t.Errorf("the given-up alert's error shows %q", got)
+			}
+			if got := b.text(row + ` td.num`); got != "1" {
+				t.Errorf("the given-up alert's attempts show %q, want 1", got)
+			}
+			if n := eval[int](b, `document.querySelectorAll('#alerts-table tr[data-status="pending"]').length`); n != 2 {
+				t.Errorf("%d pending alerts shown, want 2", n)
+			}
+			b.setValue("#f-alert-status", "failed")
+			b.do("apply the filter", chromedp.Click(chromedp.CSS(`#alerts-filter button[type="submit"]`)))
+			b.waitRows(1)
+			if got := eval[string](b, `location.hash`); got != "#/alerts?status=failed" {
+				t.Errorf("the filter's address is %q", got)
+			}
+			b.shot("alerts")
+		})
 	}
 }

@@ -115,6 +115,15 @@ func buildDemo(t *testing.T, url string) {
 		t.Fatalf("claimed %d held jobs, want 1", len(claimed))
 	}
 	must[[]store.GroupAlert](t)(st.ClaimGroupAlerts(ctx, store.GroupAlertClaim{Threshold: 1, Token: uuid.New(), Limit: 10, Lease: time.Hour}))
+	// One alert delivered after a failed attempt (a row of alert_log), the rest pending.
+	alerter := uuid.New()
+	alerted := must[[]store.DeadJob](t)(st.ClaimDeadAlerts(ctx, store.AlertClaim{Token: alerter, Limit: 1, Lease: time.Hour}))
+	if len(alerted) != 1 {
+		t.Fatalf("claimed %d alerts, want 1", len(alerted))
+	}
+	must[bool](t)(st.NoteAlertAttempt(ctx, alerter, store.AlertAttempt{Event: store.AlertEventDeadLettered, ID: alerted[0].ID,
+		Error: "webhook: webhook answered 503", Retry: time.Second}))
+	must[int](t)(st.AckDeadAlerts(ctx, alerter, []store.AlertAck{{ID: alerted[0].ID, Delivered: 1}}, time.Hour))
 	must[sluice.Token](t)(tokenOnly(client.CreateToken(ctx, sluice.TokenParams{Name: "ops"})))
 	ro := must[sluice.Token](t)(tokenOnly(client.CreateToken(ctx, sluice.TokenParams{Name: "globex dashboard", App: "globex", ReadOnly: true})))
 	if err := client.RevokeToken(ctx, ro.ID); err != nil {

@@ -163,7 +163,8 @@ const shortID = (id) => String(id).slice(-12);
 const appName = (id) => state.appNames.get(id) || id;
 
 // ---------------------------------------------------------------------------------------
-// Routing: #/ overview, #/dlq?filter, #/dlq/ID, #/groups?filter, #/jobs?filter, #/jobs/ID
+// Routing: #/ overview, #/dlq?filter, #/dlq/ID, #/groups?filter, #/jobs?filter, #/jobs/ID,
+// #/alerts?filter
 
 const routes = [
   [/^\/$/, viewOverview],
@@ -172,6 +173,7 @@ const routes = [
   [/^\/dlq\/([^/]+)$/, viewEntry],
   [/^\/jobs$/, viewJobs],
   [/^\/jobs\/([^/]+)$/, viewJob],
+  [/^\/alerts$/, viewAlerts],
 ];
 
 function currentRoute() {
@@ -301,7 +303,7 @@ async function signOut() {
 
 function topbar(path) {
   const s = state.session;
-  const nav = [['#/', 'Overview', /^\/$/], [state.lastList, 'Dead letters', /^\/dlq/], ['#/groups', 'Failure groups', /^\/groups/], ['#/jobs', 'Jobs', /^\/jobs/]];
+  const nav = [['#/', 'Overview', /^\/$/], [state.lastList, 'Dead letters', /^\/dlq/], ['#/groups', 'Failure groups', /^\/groups/], ['#/jobs', 'Jobs', /^\/jobs/], ['#/alerts', 'Alerts', /^\/alerts/]];
   const who = s.admin ? 'admin' : `app ${s.appName || appName(s.appId)}`;
   return h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '#/' }, h('span', { class: 'mark', 'aria-hidden': 'true' }), 'Sluice'),
@@ -1132,6 +1134,76 @@ async function viewJobs(main, params, ctx) {
       cursor = page.nextCursor || '';
       more.hidden = !cursor;
       status.textContent = shown ? `${plural(shown, 'job', 'jobs')} shown${cursor ? ', more below' : ''}` : '';
+    } catch (err) {
+      if (ctx.alive()) messages.replaceChildren(errorBox(err, form));
+    } finally {
+      more.disabled = false;
+    }
+  }
+  await load();
+}
+
+// ---------------------------------------------------------------------------------------
+// Alerts: what the alerters delivered, gave up on, or still have to deliver.
+
+const alertFields = ['app', 'status'];
+const alertStatuses = ['pending', 'delivered', 'failed'];
+
+async function viewAlerts(main, params, ctx) {
+  const f = readFilter(params, alertFields);
+  const form = filterForm({
+    id: 'alerts-filter',
+    fields: [
+      field('App', appSelect(f.app)),
+      field('Status', h('select', { name: 'status', id: 'f-alert-status' }, h('option', { value: '' }, 'Any status'),
+        alertStatuses.map((s) => h('option', { value: s, selected: s === f.status }, s)))),
+    ],
+    onApply: (data) => go(listHash('#/alerts', Object.fromEntries(alertFields.map((k) => [k, String(data.get(k) || '').trim()])), alertFields)),
+    onClear: () => go('#/alerts'),
+  });
+  main.append(pageHead('Alerts', `${f.status ? `${f.status[0].toUpperCase()}${f.status.slice(1)} alerts` : 'Alerts'}${f.app ? ` of ${f.app}` : ''} of dead-lettered jobs and failure groups, newest first: pending ones with their failed attempts and next try, and those delivered or given up on in the last 7 days.`), form);
+  const messages = h('div', { class: 'messages', id: 'alerts-messages' });
+  const tbody = h('tbody');
+  const more = h('button', { type: 'button', id: 'load-more', hidden: true, onclick: () => load() }, 'Load more');
+  const status = h('span', { class: 'muted small', id: 'alerts-count', 'aria-live': 'polite' });
+  main.append(messages, h('div', { class: 'card flush' }, h('table', { class: 'grid rows alerts', id: 'alerts-table' },
+    h('thead', null, h('tr', null, ['Queued', 'Event', 'App', 'Type', 'Status', 'Attempts', 'Next try', 'Finished', 'Last error'].map((c) =>
+      h('th', { scope: 'col', class: c === 'Attempts' ? 'num' : null }, c)))),
+    tbody)), h('div', { class: 'list-foot' }, status, more));
+  let cursor = '';
+  let shown = 0;
+
+  async function load() {
+    more.disabled = true;
+    const q = new URLSearchParams();
+    for (const k of alertFields) if (f[k]) q.set(k, f[k]);
+    if (cursor) q.set('cursor', cursor);
+    try {
+      const page = await api('GET', `/v1/alerts?${q}`);
+      if (!ctx.alive()) return;
+      for (const a of page.items || []) {
+        shown++;
+        const subject = a.event === 'group.threshold'
+          ? h('a', { href: listHash('#/dlq', { app: appName(a.appId), type: a.type, group: a.group }, dlqFields), title: 'The entries of this failure group' }, `group ${a.group}`)
+          : h('a', { href: `#/dlq/${encodeURIComponent(a.id)}`, title: 'The dead-letter entry' }, `entry ${shortID(a.id)}`);
+        tbody.append(h('tr', { dataset: { id: a.id, status: a.status } },
+          h('td', { class: 'when-cell' }, when(a.createdAt, { stacked: true })),
+          h('td', null, h('span', { class: 'event' }, a.event), ' ', h('span', { class: 'muted small' }, subject)),
+          h('td', { class: 'app' }, appName(a.appId)),
+          h('td', { class: 'type' }, a.type),
+          h('td', null, h('span', { class: `badge alert-${a.status}` }, a.status)),
+          h('td', { class: 'num' }, fmtInt(a.attempts)),
+          h('td', { class: 'when-cell' }, a.nextAttemptAt ? when(a.nextAttemptAt, { stacked: true }) : h('span', { class: 'muted' }, '—')),
+          h('td', { class: 'when-cell' }, a.finishedAt ? when(a.finishedAt, { stacked: true }) : h('span', { class: 'muted' }, '—')),
+          h('td', { class: 'err' }, h('span', { class: 'errline', title: (a.lastError || '').slice(0, 2000) }, (a.lastError || '').slice(0, 400) || '—'))));
+      }
+      if (!shown) {
+        tbody.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: '9' },
+          alertFields.every((k) => !f[k]) ? 'No alerts: nothing was dead-lettered since alerts were set up, or no alerter runs.' : 'No alerts match this filter.')));
+      }
+      cursor = page.nextCursor || '';
+      more.hidden = !cursor;
+      status.textContent = shown ? `${plural(shown, 'alert', 'alerts')} shown${cursor ? ', more below' : ''}` : '';
     } catch (err) {
       if (ctx.alive()) messages.replaceChildren(errorBox(err, form));
     } finally {
