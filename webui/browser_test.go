@@ -766,7 +766,7 @@ func TestReadOnlySeesNoWriteActions(t *testing.T) {
 	if got := eval[string](b, `[...document.querySelectorAll('#f-app option')].map((o) => o.textContent).join()`); got != "All apps,acme" {
 		t.Errorf("the app filter offers %q", got)
 	}
-	for _, sel := range []string{"#dlq-toolbar", "#replay-selected", "#replay-matching", "#purge-matching", "input.row-sel", "#select-all"} {
+	for _, sel := range []string{"#dlq-toolbar", "#replay-selected", "#replay-matching", "#purge-matching", "input.row-sel", "#select-all", `nav a[href="#/apps"]`} {
 		if n := eval[int](b, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)); n != 0 {
 			t.Errorf("a read-only session shows %s", sel)
 		}

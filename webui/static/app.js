@@ -164,7 +164,7 @@ const appName = (id) => state.appNames.get(id) || id;
 
 // ---------------------------------------------------------------------------------------
 // Routing: #/ overview, #/dlq?filter, #/dlq/ID, #/groups?filter, #/jobs?filter, #/jobs/ID,
-// #/alerts?filter
+// #/alerts?filter, #/apps (admins)
 
 const routes = [
   [/^\/$/, viewOverview],
@@ -174,6 +174,7 @@ const routes = [
   [/^\/jobs$/, viewJobs],
   [/^\/jobs\/([^/]+)$/, viewJob],
   [/^\/alerts$/, viewAlerts],
+  [/^\/apps$/, viewApps],
 ];
 
 function currentRoute() {
@@ -231,8 +232,13 @@ const canWrite = () => state.session && !state.session.readOnly;
 
 async function loadSession() {
   const session = await api('GET', '/v1/session');
-  const apps = await api('GET', '/v1/apps');
+  await reloadApps();
   state.session = session;
+}
+
+// reloadApps reads the apps afresh, so that a renamed or deleted app shows as it is now.
+async function reloadApps() {
+  const apps = await api('GET', '/v1/apps');
   state.apps = [...(apps.items || [])].sort((a, b) => a.name.localeCompare(b.name));
   state.appNames = new Map(state.apps.map((a) => [a.id, a.name]));
 }
@@ -304,6 +310,7 @@ async function signOut() {
 function topbar(path) {
   const s = state.session;
   const nav = [['#/', 'Overview', /^\/$/], [state.lastList, 'Dead letters', /^\/dlq/], ['#/groups', 'Failure groups', /^\/groups/], ['#/jobs', 'Jobs', /^\/jobs/], ['#/alerts', 'Alerts', /^\/alerts/]];
+  if (s.admin) nav.push(['#/apps', 'Apps', /^\/apps/]);
   const who = s.admin ? 'admin' : `app ${s.appName || appName(s.appId)}`;
   return h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '#/' }, h('span', { class: 'mark', 'aria-hidden': 'true' }), 'Sluice'),
@@ -397,7 +404,7 @@ async function viewOverview(main, _params, ctx) {
   main.append(pageHead('Overview', 'Jobs per app and type. Dead counts open the dead letters of that app and type.', updated, refresh), trims, body);
   async function load() {
     try {
-      const items = await loadTypes();
+      const [items] = await Promise.all([loadTypes(), reloadApps()]);
       if (!ctx.alive()) return;
       body.className = '';
       body.replaceChildren(...overview(items));
@@ -486,6 +493,120 @@ function overview(items) {
   return [tiles, h('div', { class: 'card flush' }, h('table', { class: 'grid stats', id: 'stats' },
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'App / type'), ['Pending', 'Running', 'Retrying', 'Dead'].map((c) => h('th', { scope: 'col', class: 'num' }, c)), h('th', { scope: 'col' }, 'Oldest dead'))),
     h('tbody', null, rows)))];
+}
+
+// ---------------------------------------------------------------------------------------
+// Apps (admin tokens): rename, delete, purge
+
+// holdingsList says what an app holds, one item per kind it holds any of.
+function holdingsList(hd) {
+  const kinds = [
+    ['pendingJobs', 'pending job', 'pending jobs'], ['runningJobs', 'running job', 'running jobs'],
+    ['finishedJobs', 'completed or cancelled job', 'completed or cancelled jobs'],
+    ['deadJobs', 'un-replayed dead-letter entry', 'un-replayed dead-letter entries'],
+    ['replayedDeadJobs', 'replayed dead-letter entry', 'replayed dead-letter entries'],
+    ['tokens', 'token that is not revoked', 'tokens that are not revoked'],
+    ['retentionPolicies', 'retention policy', 'retention policies'],
+  ].filter(([k]) => hd[k] > 0);
+  return h('ul', { class: 'holdings', id: 'holdings' }, kinds.map(([k, one, many]) => h('li', { dataset: { kind: k } }, plural(hd[k], one, many))));
+}
+
+async function viewApps(main, _params, ctx) {
+  if (!state.session.admin) {
+    main.append(pageHead('Apps'), notice('info', 'Apps are managed with an admin token.'));
+    return;
+  }
+  const body = h('div', { class: 'loading' }, 'Loading…');
+  main.append(pageHead('Apps', 'Every app (tenant). A rename keeps its id, so its jobs, dead letters and tokens stay its own; an app is deleted only when it holds nothing, or with a purge of everything it holds.'), body);
+  try {
+    await reloadApps();
+    if (!ctx.alive()) return;
+    body.className = '';
+    body.replaceChildren(appsTable());
+  } catch (err) {
+    if (ctx.alive()) body.replaceChildren(errorBox(err));
+  }
+}
+
+function appsTable() {
+  if (!state.apps.length) {
+    return h('div', { class: 'empty card' }, h('p', null, 'No apps yet.'), h('p', { class: 'muted' }, 'Create one with ', h('code', null, 'sluice apps create NAME'), '.'));
+  }
+  const rows = state.apps.map((a) => h('tr', { dataset: { app: a.id, name: a.name } },
+    h('td', { class: 'app-name' }, a.name),
+    h('td', null, h('code', { class: 'id muted' }, a.id)),
+    h('td', null, when(a.createdAt)),
+    h('td', null, appLimits(a) || h('span', { class: 'muted small' }, 'no limits')),
+    h('td', { class: 'actions' }, canWrite() ? [
+      h('button', { type: 'button', class: 'ghost rename-app', onclick: () => renameApp(a) }, 'Rename…'), ' ',
+      h('button', { type: 'button', class: 'danger-outline delete-app', onclick: () => deleteApp(a) }, 'Delete…'),
+    ] : null)));
+  return h('div', { class: 'card flush' }, h('table', { class: 'grid', id: 'apps-table' },
+    h('thead', null, h('tr', null, ['Name', 'Id', 'Created', 'Limits', ''].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', null, rows)));
+}
+
+// afterAppChange forgets listings filtered by an app's old name and shows the apps again,
+// read afresh, under a message.
+async function afterAppChange(...message) {
+  state.lastList = '#/dlq';
+  flash('ok', ...message);
+  await render();
+}
+
+async function renameApp(a) {
+  const input = h('input', { id: 'rename-name', name: 'name', value: a.name, required: true, autocomplete: 'off', spellcheck: 'false', maxlength: '128' });
+  const renamed = await dialog({
+    title: `Rename ${a.name}`,
+    body: [field('New name', input, '1–128 characters, not shaped like a UUID'),
+      h('p', { class: 'muted small' }, 'Its id does not change: jobs, dead letters, tokens and retention policies stay its own. The old name stops naming it.')],
+    confirmLabel: 'Rename',
+    onConfirm: () => api('PATCH', `/v1/apps/${encodeURIComponent(a.id)}`, { name: input.value }),
+  });
+  if (!renamed) return;
+  await afterAppChange(h('strong', null, 'Renamed'), ` ${a.name} to ${renamed.name}.`);
+}
+
+async function deleteApp(a) {
+  let hd;
+  try {
+    hd = await api('GET', `/v1/apps/${encodeURIComponent(a.id)}/holdings`);
+  } catch (err) {
+    document.querySelector('main')?.append(errorBox(err));
+    return;
+  }
+  const empty = Object.values(hd).every((n) => !n);
+  const path = `/v1/apps/${encodeURIComponent(a.id)}`;
+  let done;
+  if (empty) {
+    done = await dialog({
+      title: `Delete ${a.name}?`,
+      body: [h('p', null, 'It holds nothing: no jobs, dead letters, tokens or retention policies. Its name becomes free.')],
+      confirmLabel: 'Delete app',
+      danger: true,
+      onConfirm: () => api('DELETE', path),
+    });
+  } else {
+    const confirmName = h('input', { id: 'purge-confirm', name: 'confirm', autocomplete: 'off', spellcheck: 'false' });
+    done = await dialog({
+      title: `Purge and delete ${a.name}?`,
+      body: [h('p', null, 'It still holds:'), holdingsList(hd),
+        h('p', null, 'A purge deletes all of it for good, in batches, then the app. Running jobs are deleted under their workers, whose results are then ignored. Stop its producers first.'),
+        field('Type the app’s name to confirm', confirmName)],
+      confirmLabel: 'Purge and delete',
+      danger: true,
+      onConfirm: () => {
+        if (confirmName.value !== a.name) {
+          throw new ApiError(400, `Type ${a.name} exactly to confirm the purge.`, 'confirm');
+        }
+        return api('DELETE', `${path}?purge=true`);
+      },
+    });
+  }
+  if (!done) return;
+  const d = done.deleted || {};
+  const what = empty ? '' : ` with ${plural(d.jobs || 0, 'job', 'jobs')}, ${plural(d.deadJobs || 0, 'dead-letter entry', 'dead-letter entries')}, ${plural(d.tokens || 0, 'token', 'tokens')} and ${plural(d.retentionPolicies || 0, 'retention policy', 'retention policies')}`;
+  await afterAppChange(h('strong', null, 'Deleted'), ` app ${a.name}${what}.`);
 }
 
 // ---------------------------------------------------------------------------------------
