@@ -54,6 +54,19 @@ const (
 	ReplayMany Op = "bulk replay"
 	// Purge purges by filter: DLQ.Purge; sluice dlq purge FILTER; POST /v1/dlq/purge.
 	Purge Op = "purge"
+	// RenameApp renames the app In.App to In.Name: Client.RenameApp; sluice apps rename APP
+	// NAME; PATCH /v1/apps/{app}.
+	RenameApp Op = "rename app"
+	// DeleteApp purges and deletes the app In.App in batches of In.BatchSize: Client.DeleteApp
+	// with Purge; sluice apps delete APP --purge --batch-size N; DELETE
+	// /v1/apps/{app}?purge=true&batchSize=N. Only refused inputs: a legal one would purge.
+	DeleteApp Op = "delete app"
+	// CreateToken makes an admin token that expires after In.TTL: Client.CreateToken; sluice
+	// tokens create --admin --ttl D (the HTTP API makes no tokens).
+	CreateToken Op = "create token"
+	// RotateToken rotates the token In.Token with a grace of In.Grace: Client.RotateToken;
+	// sluice tokens rotate ID --grace D (the HTTP API rotates no tokens).
+	RotateToken Op = "rotate token"
 )
 
 // Category groups cases for reporting.
@@ -101,6 +114,15 @@ type Input struct {
 	Rate string
 	// DryRun only counts (ReplayMany, Purge).
 	DryRun bool
+	// Name is an app's new name (RenameApp).
+	Name string
+	// BatchSize is a purge's batch size, as decimal text (DeleteApp).
+	BatchSize string
+	// TTL (CreateToken) and Grace (RotateToken) are durations as the CLI takes them: a Go
+	// duration or whole days ("30d").
+	TTL, Grace string
+	// Token is the id of the token to rotate (RotateToken).
+	Token string
 }
 
 // Cursor says how a case's cursor is made: Raw as it is, or else the cursor that the listing

@@ -139,6 +139,33 @@ func nesting() []Case {
 	}
 }
 
+// refusedAppNames are app names the contract refuses, for a new app and a renamed one.
+var refusedAppNames = []struct{ name, value string }{
+	{"empty", ""},
+	{"129 ASCII characters", strings.Repeat("n", maxName+1)},
+	{"129 two-byte characters", strings.Repeat("é", maxName+1)},
+	{"129 emoji", strings.Repeat("🚀", maxName+1)},
+	{"one letter and 128 combining marks", "Z" + strings.Repeat("\u0336", maxName)},
+	{"NUL", "a\x00b"},
+	{"a newline", "a\nb"},
+	{"a tab", "a\tb"},
+	{"DEL", "a\x7fb"},
+	{"a C1 control", "a\u009bb"},
+	{"leading space", " acme2"},
+	{"trailing space", "acme2 "},
+	{"leading no-break space", "\u00a0acme2"},
+	{"only spaces", "   "},
+	{"a UUID", "0190a5a4-0000-7000-8000-000000000000"},
+	{"a UUID in capitals", "0190A5A4-0000-7000-8000-00000000000A"},
+	{"a UUID in braces", "{0190a5a4-0000-7000-8000-000000000000}"},
+	{"a UUID URN", "urn:uuid:0190a5a4-0000-7000-8000-000000000000"},
+	{"a UUID without dashes", "0190a5a4000070008000000000000000"},
+	{"invalid UTF-8", "a\xffb"},
+	{"an overlong UTF-8 slash", "a\xc0\xafb"},
+	{"a UTF-8 surrogate", "a\xed\xa0\x80b"},
+	{"taken", "acme"},
+}
+
 func names() []Case {
 	var cs []Case
 	app := func(name, value, field string) {
@@ -165,33 +192,16 @@ func names() []Case {
 	} {
 		app(n.name, n.value, "")
 	}
-	for _, n := range []struct{ name, value string }{
-		{"empty", ""},
-		{"129 ASCII characters", strings.Repeat("n", maxName+1)},
-		{"129 two-byte characters", strings.Repeat("é", maxName+1)},
-		{"129 emoji", strings.Repeat("🚀", maxName+1)},
-		{"one letter and 128 combining marks", "Z" + strings.Repeat("\u0336", maxName)},
-		{"NUL", "a\x00b"},
-		{"a newline", "a\nb"},
-		{"a tab", "a\tb"},
-		{"DEL", "a\x7fb"},
-		{"a C1 control", "a\u009bb"},
-		{"leading space", " acme2"},
-		{"trailing space", "acme2 "},
-		{"leading no-break space", "\u00a0acme2"},
-		{"only spaces", "   "},
-		{"a UUID", "0190a5a4-0000-7000-8000-000000000000"},
-		{"a UUID in capitals", "0190A5A4-0000-7000-8000-00000000000A"},
-		{"a UUID in braces", "{0190a5a4-0000-7000-8000-000000000000}"},
-		{"a UUID URN", "urn:uuid:0190a5a4-0000-7000-8000-000000000000"},
-		{"a UUID without dashes", "0190a5a4000070008000000000000000"},
-		{"invalid UTF-8", "a\xffb"},
-		{"an overlong UTF-8 slash", "a\xc0\xafb"},
-		{"a UTF-8 surrogate", "a\xed\xa0\x80b"},
-		{"taken", "acme"},
-	} {
+	for _, n := range refusedAppNames {
 		app(n.name, n.value, "name")
+		// A rename is refused alike; acme's own name is no conflict, another app's is.
+		if n.value == "acme" {
+			n.value = "globex"
+		}
+		cs = append(cs, Case{Name: "new name: " + n.name, Category: Names, Op: RenameApp,
+			In: Input{App: "acme", Name: n.value}, Field: "name"})
 	}
+	cs = append(cs, Case{Name: "new name: the same as the old", Category: Names, Op: RenameApp, In: Input{App: "acme", Name: "acme"}})
 	enq := func(name, field string, edit func(in *Input)) {
 		cs = append(cs, Case{Name: name, Category: Names, Op: Enqueue, In: job(edit), Field: field})
 	}
@@ -310,8 +320,24 @@ func numbers() []Case {
 		c.Differs, c.Why = map[Surface]string{HTTP: "body"}, "JSON has no "+v+": the HTTP request body that carries it is not JSON"
 		add(c)
 	}
+	// A purge's batch size: only refused ones, since a legal one purges acme (and 0, the Go
+	// API's default, is one).
+	for _, v := range []string{"-1", "10001", "1000000000000", "9223372036854775808", "1.5", "ten"} {
+		add(Case{Name: "batchSize " + v, Category: Numbers, Op: DeleteApp, In: Input{App: "acme", BatchSize: v}, Field: "batchSize"})
+	}
+	// Token lifetimes: 1 minute to 3650 days; a rotation's grace up to 30 days.
+	for _, v := range []string{"-1h", "59s", "87601h", "3651d", "2562047h", "soon", "1e400h", "-1d"} {
+		add(Case{Name: "ttl " + v, Category: Numbers, Op: CreateToken, In: Input{TTL: v}, Field: "ttl"})
+	}
+	for _, v := range []string{"-1s", "721h", "31d", "2562047h", "forever", "-0d1h"} {
+		add(Case{Name: "grace " + v, Category: Numbers, Op: RotateToken, In: Input{Token: CorpusTokenID, Grace: v}, Field: "grace"})
+	}
 	return cs
 }
+
+// CorpusTokenID is the token the RotateToken cases name: no token has it, and a bad grace is
+// refused before the token is looked up.
+const CorpusTokenID = "01938c5e-7a8b-7cde-8f01-23456789abcd"
 
 func injection() []Case {
 	var cs []Case

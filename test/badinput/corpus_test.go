@@ -214,6 +214,13 @@ func checkAccepted(t *testing.T, w *world, what string, c badinput.Case, a answe
 		return "app " + got.Name
 	case badinput.Enqueue:
 		return checkJob(t, w, what, in, a.jobID, before, now, start)
+	case badinput.RenameApp:
+		got, err := w.client.GetApp(w.ctx, in.Name)
+		if err != nil || got.ID != a.app.ID || a.app.Name != in.Name || len(now.apps) != len(before.apps) ||
+			len(now.jobs) != len(before.jobs) || len(now.dead) != len(before.dead) {
+			t.Errorf("%s: renamed %+v, read back %+v (%v); want the name %q exactly and nothing else changed", what, a.app, got, err, in.Name)
+		}
+		return "app " + got.Name
 	}
 	t.Fatalf("%s: no check for %s", what, c.Op)
 	return ""

@@ -129,6 +129,26 @@ func (s goSurface) run(c badinput.Case, cursor string) answer {
 		var res sluice.PurgeResult
 		res, err = s.w.client.DLQ().Purge(ctx, filter, sluice.PurgeOptions{DryRun: in.DryRun})
 		a.matched, a.done = res.Matched, res.Purged
+	case badinput.RenameApp:
+		a.app, err = s.w.client.RenameApp(ctx, in.App, in.Name)
+	case badinput.DeleteApp:
+		n, convErr := strconv.Atoi(in.BatchSize)
+		if convErr != nil {
+			return answer{inexpressible: "Go's int cannot hold " + strconv.Quote(in.BatchSize)}
+		}
+		_, err = s.w.client.DeleteApp(ctx, in.App, &sluice.DeleteAppOptions{Purge: true, BatchSize: n})
+	case badinput.CreateToken:
+		ttl, convErr := time.ParseDuration(in.TTL)
+		if convErr != nil {
+			return answer{inexpressible: "a time.Duration cannot be " + strconv.Quote(in.TTL)}
+		}
+		_, _, err = s.w.client.CreateToken(ctx, sluice.TokenParams{TTL: ttl})
+	case badinput.RotateToken:
+		grace, convErr := time.ParseDuration(in.Grace)
+		if convErr != nil {
+			return answer{inexpressible: "a time.Duration cannot be " + strconv.Quote(in.Grace)}
+		}
+		_, _, err = s.w.client.RotateToken(ctx, uuid.MustParse(in.Token), sluice.RotateParams{Grace: grace})
 	}
 	if err != nil {
 		a = answer{refused: true, shown: err.Error()}
@@ -149,7 +169,7 @@ type cliSurface struct {
 // the argument NAME of apps create, and the filter as a whole as "filter".
 func (s cliSurface) spell(op badinput.Op, field string) string {
 	switch {
-	case op == badinput.CreateApp && field == "name":
+	case (op == badinput.CreateApp || op == badinput.RenameApp) && field == "name":
 		return "NAME"
 	case field == "filter":
 		return "filter"
@@ -230,6 +250,14 @@ func (s cliSurface) run(c badinput.Case, cursor string) answer {
 		boolean("dry-run", in.DryRun)
 	case badinput.ListAudit:
 		return answer{inexpressible: "the command has no audit listing"}
+	case badinput.RenameApp:
+		args = []string{"apps", "rename", "--json", "--", in.App, in.Name}
+	case badinput.DeleteApp:
+		args = []string{"apps", "delete", "--json", "--purge", "--batch-size=" + in.BatchSize, "--", in.App}
+	case badinput.CreateToken:
+		args = []string{"tokens", "create", "--json", "--admin", "--ttl=" + in.TTL}
+	case badinput.RotateToken:
+		args = []string{"tokens", "rotate", "--json", "--grace=" + in.Grace, "--", in.Token}
 	}
 	for _, a := range args {
 		if strings.ContainsRune(a, 0) {
@@ -264,9 +292,9 @@ func (s cliSurface) run(c badinput.Case, cursor string) answer {
 	for _, it := range out.Items {
 		a.ids = append(a.ids, it.ID)
 	}
-	if c.Op == badinput.CreateApp {
+	if c.Op == badinput.CreateApp || c.Op == badinput.RenameApp {
 		if err := json.Unmarshal([]byte(stdout), &a.app); err != nil {
-			return answer{refused: true, shown: "apps create printed no app: " + stdout}
+			return answer{refused: true, shown: "sluice apps printed no app: " + stdout}
 		}
 	}
 	return a
@@ -384,6 +412,16 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 	case badinput.Purge:
 		method, path = http.MethodPost, "/v1/dlq/purge"
 		filterBody()
+	case badinput.RenameApp:
+		method, path = http.MethodPatch, "/v1/apps/"+url.PathEscape(in.App)
+		body.field("name", in.Name)
+	case badinput.DeleteApp:
+		method, path = http.MethodDelete, "/v1/apps/"+url.PathEscape(in.App)
+		query.Set("purge", "true")
+		param("batchSize", in.BatchSize)
+		path += "?" + query.Encode()
+	case badinput.CreateToken, badinput.RotateToken:
+		return answer{inexpressible: "the HTTP API makes and rotates no tokens"}
 	}
 	if method == http.MethodGet {
 		param("limit", in.Limit)
@@ -393,7 +431,7 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		}
 	}
 	var reqBody io.Reader
-	if method == http.MethodPost {
+	if method == http.MethodPost || method == http.MethodPatch {
 		reqBody = bytes.NewReader(body.bytes())
 	}
 	req, err := http.NewRequestWithContext(s.w.ctx, method, s.srv.URL+path, reqBody)
@@ -450,9 +488,9 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 	for _, it := range out.Items {
 		a.ids = append(a.ids, it.ID)
 	}
-	if c.Op == badinput.CreateApp {
+	if c.Op == badinput.CreateApp || c.Op == badinput.RenameApp {
 		if err := json.Unmarshal(raw, &a.app); err != nil {
-			return answer{refused: true, shown: "POST /v1/apps answered no app: " + string(raw)}
+			return answer{refused: true, shown: method + " " + path + " answered no app: " + string(raw)}
 		}
 	}
 	return a
