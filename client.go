@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -145,10 +146,19 @@ type NewJob struct {
 	// UniqueKey, when set, makes the enqueue idempotent per app: while a job of the app with
 	// this key is pending or running, enqueue returns that job and inserts nothing.
 	UniqueKey string
+	// Tags are free-form labels to find the job (and its dead-letter entry, and the job a
+	// replay makes of it) by: at most 16, each 1–64 characters of printable ASCII without
+	// spaces or commas, none twice. Listings filter by one (JobFilter.Tag, Filter.Tag).
+	Tags []string
 }
 
 // Enqueue inserts one job. Bad input is a *FieldError naming the field ("app", "type",
 // "payload", ...); an unknown app wraps ErrNotFound.
+//
+// When ctx carries a valid OpenTelemetry span context, the job keeps its W3C trace context
+// (traceparent and tracestate), and each attempt's span is a child of that span (see
+// Config.TracerProvider); the job's dead-letter entry keeps it too. The same holds for
+// EnqueueMany and EnqueueTx.
 func (c *Client) Enqueue(ctx context.Context, job NewJob) (EnqueueResult, error) {
 	res, err := c.enqueue(ctx, nil, []NewJob{job}, "")
 	if err != nil {
@@ -185,6 +195,7 @@ func (c *Client) enqueue(ctx context.Context, tx store.ExternalTx, jobs []NewJob
 	}
 	apps := map[string]uuid.UUID{}
 	inserts := make([]store.InsertJob, len(jobs))
+	trace := traceOf(ctx)
 	for i, j := range jobs {
 		prefix := ""
 		if listField != "" {
@@ -201,7 +212,7 @@ func (c *Client) enqueue(ctx context.Context, tx store.ExternalTx, jobs []NewJob
 			}
 			apps[j.App] = appID
 		}
-		ins.AppID = appID
+		ins.AppID, ins.Trace = appID, trace
 		inserts[i] = ins
 	}
 	res, err := c.store.InsertJobs(ctx, tx, inserts)
@@ -259,6 +270,12 @@ func (c *Client) prepareJob(prefix string, j NewJob) (store.InsertJob, error) {
 	if err := validate.UniqueKey(prefix+"uniqueKey", ins.UniqueKey); err != nil {
 		return ins, err
 	}
+	if len(j.Tags) > 0 {
+		if err := validate.Tags(prefix+"tags", j.Tags); err != nil {
+			return ins, err
+		}
+		ins.Tags = slices.Clone(j.Tags)
+	}
 	if !j.RunAt.IsZero() {
 		if err := validate.Time(prefix+"runAt", j.RunAt); err != nil {
 			return ins, err
@@ -308,6 +325,8 @@ type JobFilter struct {
 	Type string
 	// Status is pending, running, completed or cancelled.
 	Status JobStatus
+	// Tag is one tag the jobs have.
+	Tag string
 }
 
 // ListOptions page a listing.
@@ -342,7 +361,12 @@ func (c *Client) ListJobs(ctx context.Context, f JobFilter, opts ListOptions) (P
 			return Page[Job]{}, err
 		}
 	}
-	sf := store.JobFilter{Type: f.Type, Status: f.Status}
+	if f.Tag != "" {
+		if err := validate.Tag("tag", f.Tag); err != nil {
+			return Page[Job]{}, err
+		}
+	}
+	sf := store.JobFilter{Type: f.Type, Status: f.Status, Tag: f.Tag}
 	if f.App != "" {
 		id, err := c.resolveApp(ctx, "app", f.App)
 		if err != nil {
@@ -350,7 +374,11 @@ func (c *Client) ListJobs(ctx context.Context, f JobFilter, opts ListOptions) (P
 		}
 		sf.AppID = &id
 	}
-	key := filterKey("jobs", sf.AppID, f.Type, string(f.Status))
+	parts := []any{sf.AppID, f.Type, string(f.Status)}
+	if f.Tag != "" { // appended only when set, so that cursors made before tags still work
+		parts = append(parts, f.Tag)
+	}
+	key := filterKey("jobs", parts...)
 	before, err := decodeCursor(opts.Cursor, key)
 	if err != nil {
 		return Page[Job]{}, err

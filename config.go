@@ -7,6 +7,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sluicehq/sluice/alert"
 	"github.com/sluicehq/sluice/internal/validate"
 )
@@ -50,6 +53,12 @@ type Config struct {
 	// happen, for metrics; see Observer and package metrics. Its methods run on the engine's
 	// goroutines and must be fast and never block. Defaults to none.
 	Observer Observer
+
+	// TracerProvider makes the spans of job attempts: each attempt runs in a span named
+	// after its job type, a child of the span that enqueued the job (see Client.Enqueue).
+	// Defaults to OpenTelemetry's global provider (otel.GetTracerProvider), which records
+	// nothing until the application installs one.
+	TracerProvider trace.TracerProvider
 
 	// Alerts, when set, makes a started client also run an alerter: it calls a Go callback
 	// and/or posts to a webhook when a job is dead-lettered or a failure group reaches a
@@ -181,6 +190,9 @@ func (cfg *Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = otel.GetTracerProvider()
 	}
 	if err := c.Retention.withDefaults(); err != nil {
 		return c, err

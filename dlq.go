@@ -37,6 +37,8 @@ type Filter struct {
 	// Group matches the entries of one failure group: a FailureGroup's Signature (16 hex
 	// digits, or "unknown" for the entries written without one). See Groups.
 	Group string `json:"group,omitempty"`
+	// Tag matches the entries whose job had this tag (see NewJob.Tags).
+	Tag string `json:"tag,omitempty"`
 }
 
 // IsEmpty reports whether the filter matches everything.
@@ -92,6 +94,12 @@ func checkFilter(f Filter) (store.DeadFilter, error) {
 		return sf, store.Fieldf("group", "must be a failure group's signature (16 lowercase hex digits, or %s)", signature.Unknown)
 	}
 	sf.Group = f.Group
+	if f.Tag != "" {
+		if err := validate.Tag("tag", f.Tag); err != nil {
+			return sf, err
+		}
+	}
+	sf.Tag = f.Tag
 	return sf, nil
 }
 
@@ -123,7 +131,11 @@ func (d *DLQ) List(ctx context.Context, f Filter, opts ListOptions) (Page[DeadJo
 		return Page[DeadJob]{}, err
 	}
 	sf.IncludeReplayed = opts.All
-	key := filterKey("dlq", sf.AppID, sf.Type, timeKey(sf.FailedAfter), timeKey(sf.FailedBefore), sf.ErrorContains, sf.IncludeReplayed, sf.Group)
+	parts := []any{sf.AppID, sf.Type, timeKey(sf.FailedAfter), timeKey(sf.FailedBefore), sf.ErrorContains, sf.IncludeReplayed, sf.Group}
+	if sf.Tag != "" { // appended only when set, so that cursors made before tags still work
+		parts = append(parts, sf.Tag)
+	}
+	key := filterKey("dlq", parts...)
 	before, err := decodeCursor(opts.Cursor, key)
 	if err != nil {
 		return Page[DeadJob]{}, err
@@ -265,7 +277,7 @@ const (
 // followed by others is an operation: see StartReplay (which the CLI and the HTTP API use).
 func (d *DLQ) ReplayMany(ctx context.Context, f Filter, opts ReplayOptions) (ReplayResult, error) {
 	if f.IsEmpty() {
-		return ReplayResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group")
+		return ReplayResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group, tag")
 	}
 	batchSize, err := validate.Limit("batchSize", opts.BatchSize, defaultReplayBatch, MaxPageSize)
 	if err != nil {
@@ -347,7 +359,7 @@ type PurgeResult struct {
 // alone. An empty filter needs opts.All or opts.ReplayedOnly.
 func (d *DLQ) Purge(ctx context.Context, f Filter, opts PurgeOptions) (PurgeResult, error) {
 	if f.IsEmpty() && !opts.All && !opts.ReplayedOnly {
-		return PurgeResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group (or all, to purge everything)")
+		return PurgeResult{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group, tag (or all, to purge everything)")
 	}
 	sf, err := d.resolve(ctx, f)
 	if err != nil {

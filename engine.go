@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sluicehq/sluice/alert"
 	"github.com/sluicehq/sluice/internal/clock"
 	"github.com/sluicehq/sluice/store"
@@ -29,6 +31,7 @@ type engine struct {
 	cfg      Config
 	log      *slog.Logger
 	handlers map[string]*handler
+	tracer   trace.Tracer
 
 	producers map[string]*producer // by queue
 	running   runningSet
@@ -98,6 +101,7 @@ func (c *Client) Start(ctx context.Context) error {
 		cfg:       c.cfg,
 		log:       c.cfg.Logger,
 		handlers:  make(map[string]*handler, len(c.handlers)),
+		tracer:    c.cfg.TracerProvider.Tracer(TracerName),
 		producers: map[string]*producer{},
 		running:   runningSet{m: map[store.Lease]*attempt{}},
 		client:    c,

@@ -45,10 +45,12 @@ func (e *engine) execute(p *producer, a *attempt) {
 		obs.AttemptStarted(&a.job)
 	}
 	started := clock.Now()
-	err := runHandler(a.ctx, h, &a.job)
+	spanCtx, span := e.startAttemptSpan(a.ctx, &a.job)
+	err := runHandler(spanCtx, h, &a.job)
 	ran := clock.Since(started)
 	p.done(ran)
 	finish := e.outcome(a, h, err)
+	endAttemptSpan(span, err, finish)
 	if obs != nil {
 		obs.AttemptFinished(&a.job, finish.Outcome, ran)
 	}

@@ -85,7 +85,7 @@ func checkReplayOptions(opts ReplayOptions) error {
 // counts the entries the filter matches now. Bad input is a *FieldError.
 func (d *DLQ) StartReplay(ctx context.Context, f Filter, opts ReplayOptions) (ReplayOperation, error) {
 	if f.IsEmpty() {
-		return ReplayOperation{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group")
+		return ReplayOperation{}, store.Fieldf("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group, tag")
 	}
 	if err := checkReplayOptions(opts); err != nil {
 		return ReplayOperation{}, err
@@ -101,11 +101,11 @@ func (d *DLQ) StartReplay(ctx context.Context, f Filter, opts ReplayOptions) (Re
 		n, err := d.c.store.CountDead(ctx, sf)
 		return ReplayOperation{Matched: n, Status: ReplayDone, AppID: sf.AppID, Type: sf.Type,
 			FailedAfter: sf.FailedAfter, FailedBefore: sf.FailedBefore, ErrorContains: sf.ErrorContains,
-			Group: sf.Group, Attempts: opts.Attempts, PayloadPatch: opts.PayloadPatch,
+			Group: sf.Group, Tag: sf.Tag, Attempts: opts.Attempts, PayloadPatch: opts.PayloadPatch,
 			IncludeLoops: opts.IncludeLoops, Rate: opts.Rate}, err
 	}
 	op := ReplayOperation{ID: newID(), AppID: sf.AppID, Type: sf.Type, FailedAfter: sf.FailedAfter,
-		FailedBefore: sf.FailedBefore, ErrorContains: sf.ErrorContains, Group: sf.Group,
+		FailedBefore: sf.FailedBefore, ErrorContains: sf.ErrorContains, Group: sf.Group, Tag: sf.Tag,
 		Attempts: opts.Attempts, PayloadPatch: compactJSON(opts.PayloadPatch), IncludeLoops: opts.IncludeLoops,
 		Rate: opts.Rate, CreatedBy: actorOf(ctx)}
 	// Through is the newest matching entry now; with none, the nil UUID, below every id, so

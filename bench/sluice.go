@@ -323,7 +323,7 @@ func (d *sluiceDLQ) explain(ctx context.Context, query string, byApp bool, key, 
 		before = &id
 	}
 	rows, err := d.probe.pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+query, pgx.QueryExecModeExec,
-		app, typ, (*time.Time)(nil), (*time.Time)(nil), "", false, false, (*uuid.UUID)(nil), "", before, limit+1)
+		app, typ, (*time.Time)(nil), (*time.Time)(nil), "", false, false, (*uuid.UUID)(nil), "", before, limit+1, "")
 	if err != nil {
 		return "", err
 	}

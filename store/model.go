@@ -95,6 +95,10 @@ type Job struct {
 	LeaseToken *uuid.UUID `json:"-"`
 	// LeaseExpiresAt is when a running job is rescued unless its worker heartbeats first.
 	LeaseExpiresAt *time.Time `json:"leaseExpiresAt,omitempty"`
+	// Tags are the job's free-form labels, in the order given; nil when it has none.
+	Tags []string `json:"tags,omitempty"`
+	// Trace is the trace context of the span that enqueued the job, if there was one.
+	Trace *TraceContext `json:"trace,omitempty"`
 }
 
 // DeadJob is a dead-letter entry: a job that exhausted its attempts or failed permanently, moved
@@ -125,6 +129,60 @@ type DeadJob struct {
 	// again, so replaying this entry may loop. Bulk replays skip such entries unless told to
 	// include them.
 	ReplayOf *uuid.UUID `json:"replayOf,omitempty"`
+	// Tags are the job's tags, kept for filtering and carried onto its replay.
+	Tags []string `json:"tags,omitempty"`
+	// Trace is the trace context of the span that enqueued the job: the trace a dead job
+	// belongs to.
+	Trace *TraceContext `json:"trace,omitempty"`
+}
+
+// TraceContext is a W3C trace context (https://www.w3.org/TR/trace-context/) as the
+// traceparent and tracestate headers spell it.
+type TraceContext struct {
+	TraceParent string `json:"traceparent"`
+	TraceState  string `json:"tracestate,omitempty"`
+}
+
+// NewTraceContext returns the trace context of a stored traceparent and tracestate, or nil
+// when there is no traceparent.
+func NewTraceContext(traceparent, tracestate *string) *TraceContext {
+	if traceparent == nil || *traceparent == "" {
+		return nil
+	}
+	t := &TraceContext{TraceParent: *traceparent}
+	if tracestate != nil {
+		t.TraceState = *tracestate
+	}
+	return t
+}
+
+// TraceID returns the trace id of the traceparent (32 lowercase hex digits), or "" when it
+// is not a well-formed version-00 traceparent.
+func (t *TraceContext) TraceID() string {
+	if t == nil {
+		return ""
+	}
+	p := t.TraceParent
+	if len(p) != 55 || p[2] != '-' || p[35] != '-' || p[52] != '-' {
+		return ""
+	}
+	id := p[3:35]
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ""
+		}
+	}
+	return id
+}
+
+// MarshalJSON writes the trace context with its trace id: {"traceparent", "tracestate",
+// "traceId"}.
+func (t TraceContext) MarshalJSON() ([]byte, error) {
+	type plain TraceContext
+	return json.Marshal(struct {
+		plain
+		TraceID string `json:"traceId,omitempty"`
+	}{plain(t), t.TraceID()})
 }
 
 // LastError returns the text of the entry's newest error, or "" if its history is empty.

@@ -87,6 +87,7 @@ type ReplayOp struct {
 	FailedBefore  *time.Time `json:"failedBefore,omitempty"`
 	ErrorContains string     `json:"errorContains,omitempty"`
 	Group         string     `json:"group,omitempty"`
+	Tag           string     `json:"tag,omitempty"`
 	Through       uuid.UUID  `json:"through"`
 	// Attempts, when not 0, is the attempt budget (max_attempts) of every replayed job; 0
 	// gives each the fresh budget it had (its own max_attempts, else its type's default).
@@ -122,7 +123,7 @@ type ReplayOp struct {
 func (o *ReplayOp) Filter() DeadFilter {
 	through := o.Through
 	return DeadFilter{AppID: o.AppID, Type: o.Type, FailedAfter: o.FailedAfter, FailedBefore: o.FailedBefore,
-		ErrorContains: o.ErrorContains, Group: o.Group, Through: &through}
+		ErrorContains: o.ErrorContains, Group: o.Group, Tag: o.Tag, Through: &through}
 }
 
 // ReplayOpLease fences a batch with an operation's lease.

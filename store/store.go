@@ -174,6 +174,10 @@ type InsertJob struct {
 	UniqueKey string
 	// ReplayedFrom links a replayed job to its dead-letter entry.
 	ReplayedFrom *uuid.UUID
+	// Tags are the job's tags (validate.Tags); nil for none.
+	Tags []string
+	// Trace is the trace context of the enqueuing span; nil for none.
+	Trace *TraceContext
 }
 
 // InsertResult is what became of one InsertJob.
@@ -195,6 +199,8 @@ type JobFilter struct {
 	AppID  *uuid.UUID
 	Type   string
 	Status JobStatus
+	// Tag, when set, matches the jobs that have this tag.
+	Tag string
 }
 
 // ClaimParams says what a worker wants to claim.
@@ -287,6 +293,8 @@ type DeadFilter struct {
 	// Group, when set, matches only the entries of this failure group: their ErrorSignature,
 	// or, for signature.Unknown ("unknown"), the entries written without one.
 	Group string
+	// Tag, when set, matches the entries that have this tag.
+	Tag string
 	// IncludeReplayed matches replayed entries too.
 	IncludeReplayed bool
 	// ReplayedOnly matches only replayed entries (purging what has been dealt with).

@@ -92,6 +92,49 @@ func UniqueKey(field, key string) error {
 	return nil
 }
 
+// Limits of a job's tags.
+const (
+	MaxTags      = 16
+	MaxTagLength = 64
+)
+
+// Tag checks one tag: 1–64 characters of printable ASCII without spaces or commas (so that a
+// list of tags can be written "a,b" on a command line).
+func Tag(field, tag string) error {
+	if tag == "" {
+		return store.Fieldf(field, "must not be empty")
+	}
+	if len(tag) > MaxTagLength {
+		return store.Fieldf(field, "must be at most %d characters, got %d", MaxTagLength, len(tag))
+	}
+	for i := 0; i < len(tag); i++ {
+		if c := tag[i]; c <= ' ' || c > '~' || c == ',' {
+			return store.Fieldf(field, "must be printable ASCII without spaces or commas (bad byte 0x%02x at %d)", c, i)
+		}
+	}
+	return nil
+}
+
+// Tags checks a job's tags: at most 16, each a valid Tag (the error names "field[i]"), none
+// twice.
+func Tags(field string, tags []string) error {
+	if len(tags) > MaxTags {
+		return store.Fieldf(field, "must be at most %d tags, got %d", MaxTags, len(tags))
+	}
+	for i, t := range tags {
+		name := fmt.Sprintf("%s[%d]", field, i)
+		if err := Tag(name, t); err != nil {
+			return err
+		}
+		for k := range i {
+			if tags[k] == t {
+				return store.Fieldf(name, "repeats %s[%d] (%q)", field, k, t)
+			}
+		}
+	}
+	return nil
+}
+
 // Priority checks a priority: -100..100, lower runs first.
 func Priority(field string, p int) error {
 	if p < MinPriority || p > MaxPriority {

@@ -21,7 +21,7 @@ WITH picked AS (
 )
 SELECT d.id, d.original_job_id, d.app_id, d.type, d.payload, d.attempts, d.error_history,
        d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id,
-       d.error_signature, d.replay_of
+       d.error_signature, d.replay_of, d.tags, d.traceparent, d.tracestate
 FROM leased
 JOIN job_dlq AS d ON d.id = leased.entry_id
 ORDER BY d.id;

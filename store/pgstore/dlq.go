@@ -21,7 +21,7 @@ func filterArgs(f store.DeadFilter) []any {
 // type gets the query ordered to walk that partial index.
 func (s *Store) ListDead(ctx context.Context, f store.DeadFilter, page store.Page) ([]store.DeadJob, error) {
 	args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
-	args = append(args, page.Before, page.Limit)
+	args = append(args, page.Before, page.Limit, f.Tag)
 	query := q.Get("ListDead")
 	switch {
 	case f.AppID != nil:
@@ -40,7 +40,7 @@ func (s *Store) ListDead(ctx context.Context, f store.DeadFilter, page store.Pag
 func (s *Store) CountDead(ctx context.Context, f store.DeadFilter) (int64, error) {
 	args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
 	var n int64
-	err := s.pool.QueryRow(ctx, q.Get("CountDead"), args...).Scan(&n)
+	err := s.pool.QueryRow(ctx, q.Get("CountDead"), append(args, f.Tag)...).Scan(&n)
 	return n, err
 }
 
@@ -149,7 +149,7 @@ func (s *Store) replayBatch(ctx context.Context, tx pgx.Tx, f store.DeadFilter, 
 	err := tx.QueryRow(ctx, q.Get("ReplayDeadBatch"), pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter,
 		f.FailedBefore, f.ErrorContains, f.Through, before, b.Limit, b.Defaults.Queue, b.Defaults.MaxAttempts,
 		jobIDs, auditID, actor, action, auditApp, details, f.Group, b.Attempts, patch, b.SkipLoops,
-		store.MaxPatchedPayload).Scan(&res.Considered, &res.Replayed, &res.Loops, &res.Invalid, &res.LastID)
+		store.MaxPatchedPayload, f.Tag).Scan(&res.Considered, &res.Replayed, &res.Loops, &res.Invalid, &res.LastID)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, b store.
 	var n int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
-		tag, err := tx.Exec(ctx, q.Get("PurgeDead"), append(args, b.Limit)...)
+		tag, err := tx.Exec(ctx, q.Get("PurgeDead"), append(args, b.Limit, f.Tag)...)
 		if err != nil {
 			return err
 		}
@@ -198,15 +198,19 @@ func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, b store.
 
 func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 	var d store.DeadJob
-	var queue, uniqueKey, sig *string
+	var queue, uniqueKey, sig, traceparent, tracestate *string
 	var priority *int16
 	var maxAttempts *int32
 	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, (*[]byte)(&d.Payload), &d.Attempts,
 		&d.ErrorHistory, &d.FailedAt, &d.ReplayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
-		&d.ReplayJobID, &sig, &d.ReplayOf)
+		&d.ReplayJobID, &sig, &d.ReplayOf, &d.Tags, &traceparent, &tracestate)
 	if err != nil {
 		return d, err
 	}
+	if len(d.Tags) == 0 {
+		d.Tags = nil
+	}
+	d.Trace = store.NewTraceContext(traceparent, tracestate)
 	d.FailedAt = d.FailedAt.UTC()
 	d.ReplayedAt = utcPtr(d.ReplayedAt)
 	if queue != nil {
@@ -230,7 +234,7 @@ func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 // DeadGroups returns the failure groups of the un-replayed entries matching the filter.
 func (s *Store) DeadGroups(ctx context.Context, f store.DeadFilter, limit int) ([]store.FailureGroup, error) {
 	rows, err := s.pool.Query(ctx, q.Get("DeadGroups"), pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter,
-		f.FailedBefore, f.ErrorContains, f.Group, limit)
+		f.FailedBefore, f.ErrorContains, f.Group, limit, f.Tag)
 	if err != nil {
 		return nil, err
 	}

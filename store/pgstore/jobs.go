@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -111,14 +112,25 @@ func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.Insert
 	runAts := make([]*time.Time, n)
 	uniqueKeys := make([]string, n)
 	replayedFrom := make([]*uuid.UUID, n)
+	tags := make([]*string, n)
+	traceparents := make([]*string, n)
+	tracestates := make([]*string, n)
 	for k, i := range idx {
 		j := &jobs[i]
 		ids[k], appIDs[k], types[k], queues[k] = j.ID, j.AppID, j.Type, j.Queue
 		priorities[k], payloads[k], maxAttempts[k] = int16(j.Priority), string(j.Payload), int32(j.MaxAttempts)
 		runAts[k], uniqueKeys[k], replayedFrom[k] = j.RunAt, j.UniqueKey, j.ReplayedFrom
+		if len(j.Tags) > 0 {
+			lit := arrayLiteral(j.Tags)
+			tags[k] = &lit
+		}
+		if j.Trace != nil {
+			traceparents[k], tracestates[k] = &j.Trace.TraceParent, &j.Trace.TraceState
+		}
 	}
 	batch := &pgx.Batch{}
-	batch.Queue(q.Get("InsertJobs"), ids, appIDs, types, queues, priorities, payloads, maxAttempts, runAts, uniqueKeys, replayedFrom)
+	batch.Queue(q.Get("InsertJobs"), ids, appIDs, types, queues, priorities, payloads, maxAttempts, runAts, uniqueKeys,
+		replayedFrom, tags, traceparents, tracestates)
 	if notify {
 		batch.Queue(q.Get("NotifyJobs"), s.channel)
 	}
@@ -149,6 +161,7 @@ func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.Insert
 		}
 		job.AppID, job.Type, job.Queue, job.Priority, job.Payload = j.AppID, j.Type, j.Queue, j.Priority, j.Payload
 		job.MaxAttempts, job.UniqueKey, job.ReplayedFrom = j.MaxAttempts, j.UniqueKey, j.ReplayedFrom
+		job.Tags, job.Trace = j.Tags, j.Trace
 		byID[job.ID] = job
 	}
 	return byID, nil
@@ -190,7 +203,7 @@ func (s *Store) GetJob(ctx context.Context, id uuid.UUID) (store.Job, error) {
 // ListJobs returns jobs matching the filter, newest first, below the page's cursor.
 func (s *Store) ListJobs(ctx context.Context, f store.JobFilter, page store.Page) ([]store.Job, error) {
 	rows, err := s.pool.Query(ctx, q.Get("ListJobs"), pgx.QueryExecModeExec,
-		f.AppID, f.Type, string(f.Status), page.Before, page.Limit)
+		f.AppID, f.Type, string(f.Status), page.Before, page.Limit, f.Tag)
 	if err != nil {
 		return nil, err
 	}
@@ -200,17 +213,22 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter, page store.Page
 // scanJob reads the job columns in the order every job query returns them.
 func scanJob(row pgx.CollectableRow) (store.Job, error) {
 	var j store.Job
-	var lastError, uniqueKey *string
+	var lastError, uniqueKey, traceparent, tracestate *string
 	var status string
 	var history []byte
 	// The payload is read as bytes: a json.RawMessage target would make pgx run it through
 	// json.Unmarshal, validating again what the database already holds as valid JSON.
 	err := row.Scan(&j.ID, &j.AppID, &j.Type, &j.Queue, &j.Priority, (*[]byte)(&j.Payload), &status,
 		&j.Attempts, &j.MaxAttempts, &lastError, &history, &j.RunAt, &j.StartedAt,
-		&j.CompletedAt, &j.CreatedAt, &uniqueKey, &j.ReplayedFrom, &j.LeaseToken, &j.LeaseExpiresAt)
+		&j.CompletedAt, &j.CreatedAt, &uniqueKey, &j.ReplayedFrom, &j.LeaseToken, &j.LeaseExpiresAt,
+		&j.Tags, &traceparent, &tracestate)
 	if err != nil {
 		return j, err
 	}
+	if len(j.Tags) == 0 {
+		j.Tags = nil
+	}
+	j.Trace = store.NewTraceContext(traceparent, tracestate)
 	if j.ErrorHistory, err = store.DecodeHistory(history); err != nil {
 		return j, fmt.Errorf("pgstore: job %s: error history: %w", j.ID, err)
 	}
@@ -224,6 +242,27 @@ func scanJob(row pgx.CollectableRow) (store.Job, error) {
 	j.RunAt, j.CreatedAt = j.RunAt.UTC(), j.CreatedAt.UTC()
 	j.StartedAt, j.CompletedAt, j.LeaseExpiresAt = utcPtr(j.StartedAt), utcPtr(j.CompletedAt), utcPtr(j.LeaseExpiresAt)
 	return j, nil
+}
+
+// arrayLiteral spells tags as a PostgreSQL array literal, each element quoted.
+func arrayLiteral(tags []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, t := range tags {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, r := range t {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 func utcPtr(t *time.Time) *time.Time {

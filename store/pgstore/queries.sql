@@ -40,13 +40,18 @@ RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_seco
 -- name: InsertJobs
 -- One row per array element. A job whose unique key is held by a live job of its app is
 -- skipped; the caller then looks that job up. Only what the database decided comes back: the
--- caller has the rest.
-INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from)
+-- caller has the rest. $11 holds each job's tags as an array literal ('{"a","b"}', NULL for
+-- none: one text[] per row cannot go through unnest, which flattens), $12 and $13 its trace
+-- context (NULL for none).
+INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from,
+                  tags, traceparent, tracestate)
 SELECT t.id, t.app_id, t.type, t.queue, t.priority, t.payload::jsonb, t.max_attempts,
-       coalesce(t.run_at, now()), nullif(t.unique_key, ''), t.replayed_from
+       coalesce(t.run_at, now()), nullif(t.unique_key, ''), t.replayed_from,
+       coalesce(t.tags::text[], '{}'), t.traceparent, t.tracestate
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::smallint[], $6::text[],
-            $7::integer[], $8::timestamptz[], $9::text[], $10::uuid[])
-     AS t(id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from)
+            $7::integer[], $8::timestamptz[], $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[])
+     AS t(id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from,
+          tags, traceparent, tracestate)
 ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
 DO NOTHING
 RETURNING id, run_at, created_at;
@@ -54,7 +59,7 @@ RETURNING id, run_at, created_at;
 -- name: GetLiveJobsByUniqueKey
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at
+       lease_token, lease_expires_at, tags, traceparent, tracestate
 FROM jobs
 WHERE (app_id, unique_key) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))
   AND unique_key IS NOT NULL AND status IN ('pending', 'running');
@@ -66,19 +71,20 @@ SELECT pg_notify($1, '');
 -- name: GetJob
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at
+       lease_token, lease_expires_at, tags, traceparent, tracestate
 FROM jobs WHERE id = $1;
 
 -- name: ListJobs
--- Keyset paging, newest first. Zero-valued filters match everything.
+-- Keyset paging, newest first. Zero-valued filters match everything; $6 is a tag.
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at
+       lease_token, lease_expires_at, tags, traceparent, tracestate
 FROM jobs
 WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($2::text = '' OR type = $2)
   AND ($3::text = '' OR status = $3)
   AND ($4::uuid IS NULL OR id < $4)
+  AND ($6::text = '' OR $6 = ANY(tags))
 ORDER BY id DESC
 LIMIT $5;
 
@@ -155,7 +161,8 @@ SET status = 'running',
 WHERE j.id = ANY(ARRAY(SELECT id FROM picked))
 RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.status, j.attempts,
           j.max_attempts, j.last_error, j.error_history, j.run_at, j.started_at, j.completed_at,
-          j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at;
+          j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at, j.tags,
+          j.traceparent, j.tracestate;
 
 -- name: ClaimJobs
 -- Take one app's share of a claim: its due pending jobs of one queue and the worker's types,
@@ -177,7 +184,8 @@ FROM picked
 WHERE j.id = picked.id
 RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.status, j.attempts,
           j.max_attempts, j.last_error, j.error_history, j.run_at, j.started_at, j.completed_at,
-          j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at;
+          j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at, j.tags,
+          j.traceparent, j.tracestate;
 
 -- name: ExtendLeases
 UPDATE jobs AS j
@@ -243,14 +251,17 @@ WITH f AS (
     USING f
     WHERE j.id = f.id AND j.lease_token = f.token
     RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.attempts, j.max_attempts,
-              j.unique_key, j.error_history, f.error, f.dead_id, f.signature, j.replayed_from
+              j.unique_key, j.error_history, f.error, f.dead_id, f.signature, j.replayed_from,
+              j.tags, j.traceparent, j.tracestate
 )
 INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-                     queue, priority, max_attempts, unique_key, error_signature, replay_of)
+                     queue, priority, max_attempts, unique_key, error_signature, replay_of,
+                     tags, traceparent, tracestate)
 SELECT dead_id, id, app_id, type, payload, attempts,
        error_history || jsonb_build_array(jsonb_build_object(
            'error', error, 'timestamp', floor(extract(epoch FROM now()) * 1000)::bigint)),
-       now(), queue, priority, max_attempts, unique_key, signature, replayed_from
+       now(), queue, priority, max_attempts, unique_key, signature, replayed_from,
+       tags, traceparent, tracestate
 FROM moved
 RETURNING original_job_id;
 
@@ -279,9 +290,10 @@ FOR UPDATE SKIP LOCKED;
 -- Keyset paging, newest first. Zero-valued filters match everything; $6 includes replayed
 -- entries, $7 keeps only them (so it includes them too, with or without $6); $9 is a failure
 -- group's signature, where 'unknown' (signature.Unknown) matches the entries written without
--- one. Run with custom plans so the folded filter can use the partial indexes.
+-- one; $12 is a tag. Run with custom plans so the folded filter can use the partial indexes.
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of,
+       tags, traceparent, tracestate
 FROM job_dlq
 WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($2::text = '' OR type = $2)
@@ -290,6 +302,7 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($5::text = '' OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
   AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
+  AND ($12::text = '' OR $12 = ANY(tags))
   AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
   AND (NOT $7::boolean OR replayed_at IS NOT NULL)
   AND ($8::uuid IS NULL OR id <= $8)
@@ -304,7 +317,7 @@ LIMIT $11;
 -- filter — then their rows by primary key: no sort, and no scan of other apps' entries.
 SELECT d.id, d.original_job_id, d.app_id, d.type, d.payload, d.attempts, d.error_history,
        d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id,
-       d.error_signature, d.replay_of
+       d.error_signature, d.replay_of, d.tags, d.traceparent, d.tracestate
 FROM (
     SELECT id FROM job_dlq
     WHERE app_id = $1
@@ -314,6 +327,7 @@ FROM (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
+      AND ($12::text = '' OR $12 = ANY(tags))
       AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
@@ -328,7 +342,7 @@ ORDER BY page.id DESC;
 -- ListDead for a filter naming a type but no app: as ListDeadByApp, through idx_job_dlq_type.
 SELECT d.id, d.original_job_id, d.app_id, d.type, d.payload, d.attempts, d.error_history,
        d.failed_at, d.replayed_at, d.queue, d.priority, d.max_attempts, d.unique_key, d.replay_job_id,
-       d.error_signature, d.replay_of
+       d.error_signature, d.replay_of, d.tags, d.traceparent, d.tracestate
 FROM (
     SELECT id FROM job_dlq
     WHERE ($1::uuid IS NULL OR app_id = $1)
@@ -338,6 +352,7 @@ FROM (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
+      AND ($12::text = '' OR $12 = ANY(tags))
       AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
@@ -358,13 +373,15 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($5::text = '' OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
   AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
+  AND ($10::text = '' OR $10 = ANY(tags))
   AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
   AND (NOT $7::boolean OR replayed_at IS NOT NULL)
   AND ($8::uuid IS NULL OR id <= $8);
 
 -- name: GetDead
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of,
+       tags, traceparent, tracestate
 FROM job_dlq WHERE id = $1;
 
 -- name: GetDeadReplayedAt
@@ -377,22 +394,24 @@ WITH entry AS (
     UPDATE job_dlq
     SET replayed_at = now(), replay_job_id = $2
     WHERE id = $1 AND replayed_at IS NULL
-    RETURNING id, app_id, type, payload, queue, priority, max_attempts, unique_key
+    RETURNING id, app_id, type, payload, queue, priority, max_attempts, unique_key, tags, traceparent, tracestate
 )
-INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, unique_key, replayed_from)
+INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, unique_key, replayed_from,
+                  tags, traceparent, tracestate)
 SELECT $2, app_id, type, coalesce(queue, $3), coalesce(priority, 0), payload,
-       coalesce(max_attempts, $4), unique_key, id
+       coalesce(max_attempts, $4), unique_key, id, tags, traceparent, tracestate
 FROM entry
 RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
           error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-          lease_token, lease_expires_at;
+          lease_token, lease_expires_at, tags, traceparent, tracestate;
 
 -- name: ReplayDeadBatch
 -- One batch of a bulk replay, in one statement: lock the batch's un-replayed entries below the
 -- cursor, newest first (rows a concurrent replay holds are waited for and re-checked, never
 -- skipped); insert a job for each, with the ids the caller made, skipping those whose unique
 -- key a live job holds; mark the entries whose job was inserted as replayed; and add their
--- count to the operation's audit row ($12, when not null). $17 is the filter's failure group.
+-- count to the operation's audit row ($12, when not null). $17 is the filter's failure group,
+-- $22 its tag. A replayed job keeps the entry's tags and trace context.
 -- $18, when not 0, is the new jobs' max_attempts; $19, when not null, a JSON merge patch
 -- (RFC 7386, sluice_merge_patch) applied to each payload, whose result must be at most $21
 -- bytes as text, else the entry is left un-replayed; $20 leaves un-replayed the entries whose
@@ -400,7 +419,8 @@ RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_atte
 -- many it replayed, how many it left as loops and as invalid, and the oldest id it looked at
 -- (the next batch's cursor).
 WITH picked AS (
-    SELECT id, app_id, type, queue, priority, payload, max_attempts, unique_key, replay_of
+    SELECT id, app_id, type, queue, priority, payload, max_attempts, unique_key, replay_of,
+           tags, traceparent, tracestate
     FROM job_dlq
     WHERE ($1::uuid IS NULL OR app_id = $1)
       AND ($2::text = '' OR type = $2)
@@ -409,6 +429,7 @@ WITH picked AS (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($17::text = '' OR error_signature = $17 OR ($17 = 'unknown' AND error_signature IS NULL))
+      AND ($22::text = '' OR $22 = ANY(tags))
       AND replayed_at IS NULL
       AND ($6::uuid IS NULL OR id <= $6)
       AND ($7::uuid IS NULL OR id < $7)
@@ -425,10 +446,11 @@ WITH picked AS (
     SELECT nb.*, ($19::jsonb IS NULL OR octet_length(nb.new_payload::text) <= $21) AS valid
     FROM numbered AS nb
 ), inserted AS (
-    INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, unique_key, replayed_from)
+    INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, unique_key, replayed_from,
+                      tags, traceparent, tracestate)
     SELECT ($11::uuid[])[n], app_id, type, coalesce(queue, $9), coalesce(priority, 0), new_payload,
            CASE WHEN $18::integer > 0 THEN $18::integer ELSE coalesce(max_attempts, $10) END,
-           unique_key, id
+           unique_key, id, tags, traceparent, tracestate
     FROM checked
     WHERE NOT is_loop AND valid
     ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
@@ -465,6 +487,7 @@ WHERE id IN (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
+      AND ($11::text = '' OR $11 = ANY(tags))
       AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
@@ -498,7 +521,7 @@ WHERE replayed_at IS NULL
 GROUP BY app_id, type;
 
 -- name: DeadGroups
--- Failure groups: the un-replayed entries matching the filter ($1..$5, $6 a group) per app,
+-- Failure groups: the un-replayed entries matching the filter ($1..$5, $6 a group, $8 a tag) per app,
 -- type and error signature, where entries written without a signature are the group
 -- 'unknown'. The most entries first, then the latest failure, then app, type and signature
 -- (byte order), at most $7 groups; each with its newest entry (the highest id: text order is
@@ -515,6 +538,7 @@ WITH g AS (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($6::text = '' OR error_signature = $6 OR ($6 = 'unknown' AND error_signature IS NULL))
+      AND ($8::text = '' OR $8 = ANY(tags))
     GROUP BY app_id, type, error_signature
     ORDER BY entries DESC, last_failed DESC, app_id, type COLLATE "C", coalesce(error_signature, 'unknown') COLLATE "C"
     LIMIT $7

@@ -29,7 +29,7 @@ func (s *Store) CreateReplayOp(ctx context.Context, op store.ReplayOp, audit *st
 			patch = &p
 		}
 		rows, _ := tx.Query(ctx, qr.Get("CreateReplayOp"), op.ID, op.AppID, op.Type, op.FailedAfter, op.FailedBefore,
-			op.ErrorContains, op.Group, op.Through, op.Attempts, patch, op.IncludeLoops, op.Rate, op.CreatedBy)
+			op.ErrorContains, op.Group, op.Through, op.Attempts, patch, op.IncludeLoops, op.Rate, op.CreatedBy, op.Tag)
 		var err error
 		if out, err = pgx.CollectExactlyOneRow(rows, scanReplayOp); err != nil {
 			return err
@@ -122,7 +122,7 @@ func scanReplayOp(row pgx.CollectableRow) (store.ReplayOp, error) {
 	err := row.Scan(&o.ID, &o.AppID, &o.Type, &o.FailedAfter, &o.FailedBefore, &o.ErrorContains, &o.Group,
 		&o.Through, &o.Attempts, &patch, &o.IncludeLoops, &o.Rate, &status, &o.Matched, &o.Replayed,
 		&o.Failed, &o.Skipped, &o.Cursor, &o.LastError, &o.CreatedBy, &o.CreatedAt, &o.UpdatedAt,
-		&o.FinishedAt, &o.LeaseToken, &o.LeaseExpiresAt)
+		&o.FinishedAt, &o.LeaseToken, &o.LeaseExpiresAt, &o.Tag)
 	if err != nil {
 		return o, err
 	}

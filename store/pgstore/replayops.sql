@@ -7,25 +7,25 @@
 -- name: CreateReplayOp
 INSERT INTO replay_operations (id, app_id, type, failed_after, failed_before, error_contains,
                                error_group, through_id, attempts, payload_patch, include_loops,
-                               rate, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                               rate, created_by, tag)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
           attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
           cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-          lease_expires_at;
+          lease_expires_at, tag;
 
 -- name: GetReplayOp
 SELECT id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
        attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
        cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-       lease_expires_at
+       lease_expires_at, tag
 FROM replay_operations WHERE id = $1;
 
 -- name: ListReplayOps
 SELECT id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
        attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
        cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-       lease_expires_at
+       lease_expires_at, tag
 FROM replay_operations
 WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($2::uuid IS NULL OR id < $2)
@@ -42,7 +42,7 @@ WHERE id = $1 AND status = ANY($2::text[])
 RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
           attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
           cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-          lease_expires_at;
+          lease_expires_at, tag;
 
 -- name: ClaimReplayOp
 -- A running operation whose lease is free or expired (the one named by $1, else the oldest),
@@ -61,7 +61,7 @@ WHERE o.id = (
 RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
           attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
           cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-          lease_expires_at;
+          lease_expires_at, tag;
 
 -- name: ReleaseReplayOp
 UPDATE replay_operations SET lease_token = NULL, lease_expires_at = NULL
@@ -91,7 +91,7 @@ WHERE id = $1
 RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
           attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
           cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-          lease_expires_at;
+          lease_expires_at, tag;
 
 -- name: CountReplayOps
 SELECT status, count(*) FROM replay_operations GROUP BY status;

@@ -21,7 +21,8 @@ RETURNING entry_id;
 
 -- name: DeadByIDs
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of,
+       tags, traceparent, tracestate
 FROM job_dlq
 WHERE id IN (SELECT value FROM json_each(:ids))
 ORDER BY id;

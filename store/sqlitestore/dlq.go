@@ -24,6 +24,7 @@ func filterArgs(f store.DeadFilter) []any {
 		sql.Named("replayed_only", f.ReplayedOnly),
 		sql.Named("through", nullID(f.Through)),
 		sql.Named("group", f.Group),
+		sql.Named("tag", f.Tag),
 	}
 }
 
@@ -84,12 +85,12 @@ func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		jobID := newID()
 		var e store.InsertJob
-		var payload string
-		var uniqueKey sql.NullString
+		var payload, tags string
+		var uniqueKey, traceparent, tracestate sql.NullString
 		err := tx.QueryRowContext(ctx, q.Get("MarkDeadReplayed"),
 			sql.Named("id", p.ID.String()), sql.Named("job_id", jobID.String()),
 			sql.Named("default_queue", p.Defaults.Queue), sql.Named("default_max_attempts", p.Defaults.MaxAttempts),
-		).Scan(&e.AppID, &e.Type, &e.Queue, &e.Priority, &payload, &e.MaxAttempts, &uniqueKey)
+		).Scan(&e.AppID, &e.Type, &e.Queue, &e.Priority, &payload, &e.MaxAttempts, &uniqueKey, &tags, &traceparent, &tracestate)
 		if errors.Is(err, sql.ErrNoRows) {
 			var replayedAt sql.NullInt64
 			err = tx.QueryRowContext(ctx, q.Get("GetDeadReplayedAt"), sql.Named("id", p.ID.String())).Scan(&replayedAt)
@@ -112,7 +113,8 @@ func (s *Store) ReplayDead(ctx context.Context, p store.ReplayParams) (store.Job
 			sql.Named("id", jobID.String()), sql.Named("app_id", e.AppID.String()), sql.Named("type", e.Type),
 			sql.Named("queue", e.Queue), sql.Named("priority", e.Priority), sql.Named("payload", payload),
 			sql.Named("max_attempts", e.MaxAttempts), sql.Named("unique_key", key),
-			sql.Named("replayed_from", p.ID.String())))
+			sql.Named("replayed_from", p.ID.String()), sql.Named("tags", tags),
+			sql.Named("traceparent", traceparent), sql.Named("tracestate", tracestate)))
 		if errors.Is(err, sql.ErrNoRows) {
 			// A live job holds the unique key: roll back, leaving the entry un-replayed.
 			return store.UniqueKeyHeld()
@@ -162,6 +164,7 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 			sql.Named("default_queue", b.Defaults.Queue), sql.Named("default_max_attempts", b.Defaults.MaxAttempts),
 			sql.Named("group", f.Group), sql.Named("patch", patch), sql.Named("attempts", b.Attempts),
 			sql.Named("max_payload", store.MaxPatchedPayload), sql.Named("skip_loops", b.SkipLoops),
+			sql.Named("tag", f.Tag),
 		}
 		rows, err := tx.QueryContext(ctx, q.Get("SelectDeadForReplay"), args...)
 		if err != nil {
@@ -171,12 +174,20 @@ func (s *Store) ReplayDeadBatch(ctx context.Context, f store.DeadFilter, b store
 		for rows.Next() {
 			var e store.InsertJob
 			var entryID uuid.UUID
-			var payload string
+			var payload, tags string
+			var traceparent, tracestate sql.NullString
 			var valid, loop bool
-			if err := rows.Scan(&entryID, &e.AppID, &e.Type, &e.Queue, &e.Priority, &payload, &e.MaxAttempts, &e.UniqueKey, &valid, &loop); err != nil {
+			if err := rows.Scan(&entryID, &e.AppID, &e.Type, &e.Queue, &e.Priority, &payload, &e.MaxAttempts, &e.UniqueKey,
+				&valid, &loop, &tags, &traceparent, &tracestate); err != nil {
 				rows.Close()
 				return err
 			}
+			var err error
+			if e.Tags, err = decodeTags(tags); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlitestore: dead-letter entry %s: tags: %w", entryID, err)
+			}
+			e.Trace = traceContext(traceparent, tracestate)
 			res.Considered++
 			last := entryID
 			res.LastID = &last
@@ -274,14 +285,19 @@ func scanDead(row scanner) (store.DeadJob, error) {
 	var payload, history string
 	var failedAt int64
 	var replayedAt sql.NullInt64
-	var queue, uniqueKey, sig sql.NullString
+	var queue, uniqueKey, sig, traceparent, tracestate sql.NullString
 	var priority, maxAttempts sql.NullInt64
+	var tags string
 	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, &payload, &d.Attempts,
 		&history, &failedAt, &replayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
-		&d.ReplayJobID, &sig, &d.ReplayOf)
+		&d.ReplayJobID, &sig, &d.ReplayOf, &tags, &traceparent, &tracestate)
 	if err != nil {
 		return store.DeadJob{}, err
 	}
+	if d.Tags, err = decodeTags(tags); err != nil {
+		return store.DeadJob{}, fmt.Errorf("sqlitestore: dead-letter entry %s: tags: %w", d.ID, err)
+	}
+	d.Trace = traceContext(traceparent, tracestate)
 	if err := json.Unmarshal([]byte(history), &d.ErrorHistory); err != nil {
 		return store.DeadJob{}, fmt.Errorf("sqlitestore: dead-letter entry %s: error history: %w", d.ID, err)
 	}

@@ -77,8 +77,12 @@ func insertBatch(ctx context.Context, tx querier, jobs []store.InsertJob) (map[u
 		if j.RunAt != nil {
 			runAt = micros(*j.RunAt)
 		}
+		var traceparent, tracestate any
+		if j.Trace != nil {
+			traceparent, tracestate = j.Trace.TraceParent, j.Trace.TraceState
+		}
 		params[i] = []any{j.ID, j.AppID, j.Type, j.Queue, j.Priority, string(j.Payload), j.MaxAttempts,
-			runAt, j.UniqueKey, j.ReplayedFrom}
+			runAt, j.UniqueKey, j.ReplayedFrom, tagsParam(j.Tags), traceparent, tracestate}
 	}
 	rows, err := tx.QueryContext(ctx, q.Get("InsertJobs"), sql.Named("jobs", jsonParam(params)))
 	if err != nil {
@@ -147,7 +151,7 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter, page store.Page
 		rows, err := db.QueryContext(ctx, q.Get("ListJobs"),
 			sql.Named("app_id", nullID(f.AppID)), sql.Named("type", f.Type),
 			sql.Named("status", string(f.Status)), sql.Named("before", nullID(page.Before)),
-			sql.Named("limit", page.Limit))
+			sql.Named("limit", page.Limit), sql.Named("tag", f.Tag))
 		if err != nil {
 			return err
 		}
@@ -178,15 +182,21 @@ func collectJobs(rows *sql.Rows) ([]store.Job, error) {
 func scanJob(row scanner) (store.Job, error) {
 	var j store.Job
 	var payload, status, history string
-	var lastError, uniqueKey sql.NullString
+	var lastError, uniqueKey, traceparent, tracestate sql.NullString
 	var runAt, createdAt int64
 	var startedAt, completedAt, leaseExpiresAt sql.NullInt64
+	var tags string
 	err := row.Scan(&j.ID, &j.AppID, &j.Type, &j.Queue, &j.Priority, &payload, &status,
 		&j.Attempts, &j.MaxAttempts, &lastError, &history, &runAt, &startedAt,
-		&completedAt, &createdAt, &uniqueKey, &j.ReplayedFrom, &j.LeaseToken, &leaseExpiresAt)
+		&completedAt, &createdAt, &uniqueKey, &j.ReplayedFrom, &j.LeaseToken, &leaseExpiresAt,
+		&tags, &traceparent, &tracestate)
 	if err != nil {
 		return store.Job{}, err
 	}
+	if j.Tags, err = decodeTags(tags); err != nil {
+		return store.Job{}, fmt.Errorf("sqlitestore: job %s: tags: %w", j.ID, err)
+	}
+	j.Trace = traceContext(traceparent, tracestate)
 	if j.ErrorHistory, err = store.DecodeHistory([]byte(history)); err != nil {
 		return store.Job{}, fmt.Errorf("sqlitestore: job %s: error history: %w", j.ID, err)
 	}
@@ -197,4 +207,36 @@ func scanJob(row scanner) (store.Job, error) {
 	j.StartedAt, j.CompletedAt = fromNullMicros(startedAt), fromNullMicros(completedAt)
 	j.LeaseExpiresAt = fromNullMicros(leaseExpiresAt)
 	return j, nil
+}
+
+// tagsParam is tags as the JSON array the queries take: [] for none.
+func tagsParam(tags []string) []string {
+	if tags == nil {
+		return []string{}
+	}
+	return tags
+}
+
+// decodeTags reads a tags column (a JSON array of strings); none is nil. The common case, no
+// tags, costs nothing.
+func decodeTags(raw string) ([]string, error) {
+	if raw == "[]" {
+		return nil, nil
+	}
+	var tags []string
+	if err := json.Unmarshal([]byte(raw), &tags); err != nil {
+		return nil, err
+	}
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	return tags, nil
+}
+
+// traceContext reads the traceparent and tracestate columns.
+func traceContext(traceparent, tracestate sql.NullString) *store.TraceContext {
+	if !traceparent.Valid {
+		return nil
+	}
+	return store.NewTraceContext(&traceparent.String, &tracestate.String)
 }

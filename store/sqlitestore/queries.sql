@@ -71,26 +71,28 @@ UPDATE apps SET rate_tokens = :tokens, rate_updated_at = :now WHERE id = :app;
 
 -- name: InsertJobs
 -- :jobs is an array of [id, app_id, type, queue, priority, payload (as a JSON string),
--- max_attempts, run_at (µs or null), unique_key ('' for none), replayed_from (or null)]. A job
+-- max_attempts, run_at (µs or null), unique_key ('' for none), replayed_from (or null), tags (an
+-- array of strings), traceparent and tracestate (or null)]. A job
 -- whose unique key is held by a live job of its app is skipped; the caller then looks that job
 -- up. (WHERE true keeps ON CONFLICT from parsing as a join's ON.)
-INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from)
+INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from,
+                  tags, traceparent, tracestate)
 SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
        j.value ->> 6, coalesce(j.value ->> 7, CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000),
-       nullif(j.value ->> 8, ''), j.value ->> 9
+       nullif(j.value ->> 8, ''), j.value ->> 9, j.value -> 10, j.value ->> 11, j.value ->> 12
 FROM json_each(:jobs) AS j
 WHERE true
 ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
 DO NOTHING
 RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
           error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-          lease_token, lease_expires_at;
+          lease_token, lease_expires_at, tags, traceparent, tracestate;
 
 -- name: GetLiveJobsByUniqueKey
 -- :keys is an array of [app_id, unique_key].
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at
+       lease_token, lease_expires_at, tags, traceparent, tracestate
 FROM jobs
 WHERE (app_id, unique_key) IN (SELECT k.value ->> 0, k.value ->> 1 FROM json_each(:keys) AS k)
   AND unique_key IS NOT NULL AND status IN ('pending', 'running');
@@ -98,18 +100,19 @@ WHERE (app_id, unique_key) IN (SELECT k.value ->> 0, k.value ->> 1 FROM json_eac
 -- name: GetJob
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at
+       lease_token, lease_expires_at, tags, traceparent, tracestate
 FROM jobs WHERE id = :id;
 
 -- name: ListJobs
--- Keyset paging, newest first. Zero-valued filters match everything.
+-- Keyset paging, newest first. Zero-valued filters match everything; :tag is one tag.
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at
+       lease_token, lease_expires_at, tags, traceparent, tracestate
 FROM jobs
 WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:type = '' OR type = :type)
   AND (:status = '' OR status = :status)
+  AND (:tag = '' OR EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value = :tag))
   AND id < coalesce(:before, '~')
 ORDER BY id DESC
 LIMIT :limit;
@@ -159,7 +162,7 @@ WHERE id IN (
 )
 RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
           error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-          lease_token, lease_expires_at;
+          lease_token, lease_expires_at, tags, traceparent, tracestate;
 
 -- name: ExtendLeases
 -- :leases is an array of [job_id, token].
@@ -234,12 +237,14 @@ RETURNING id;
 -- (internal/signature), computed by the caller. A job that was a replay carries its entry into
 -- the new one's replay_of (the replay-loop flag).
 INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-                     queue, priority, max_attempts, unique_key, error_signature, replay_of)
+                     queue, priority, max_attempts, unique_key, error_signature, replay_of,
+                     tags, traceparent, tracestate)
 SELECT f.value ->> 4, j.id, j.app_id, j.type, j.payload, j.attempts,
        json_insert(j.error_history, '$[#]', json_object(
            'error', f.value ->> 2, 'timestamp', CAST(round(unixepoch('subsec') * 1000) AS INTEGER))),
        CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000,
-       j.queue, j.priority, j.max_attempts, j.unique_key, f.value ->> 5, j.replayed_from
+       j.queue, j.priority, j.max_attempts, j.unique_key, f.value ->> 5, j.replayed_from,
+       j.tags, j.traceparent, j.tracestate
 FROM json_each(:finishes) AS f
 JOIN jobs AS j ON j.id = f.value ->> 0 AND j.lease_token = f.value ->> 1
 RETURNING original_job_id;
@@ -275,7 +280,8 @@ WHERE id = :id AND lease_token = :lease_token AND status = 'running'
 -- case-sensitive substring of any entry of the history. :group is a failure group's
 -- signature, where 'unknown' (signature.Unknown) matches the entries written without one.
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of,
+       tags, traceparent, tracestate
 FROM job_dlq
 WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:type = '' OR type = :type)
@@ -284,6 +290,7 @@ WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:error_contains = '' OR EXISTS (
         SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
   AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
+  AND (:tag = '' OR EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value = :tag))
   AND (:include_replayed OR :replayed_only OR replayed_at IS NULL)
   AND (NOT :replayed_only OR replayed_at IS NOT NULL)
   AND id <= coalesce(:through, '~')
@@ -302,13 +309,15 @@ WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:error_contains = '' OR EXISTS (
         SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
   AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
+  AND (:tag = '' OR EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value = :tag))
   AND (:include_replayed OR :replayed_only OR replayed_at IS NULL)
   AND (NOT :replayed_only OR replayed_at IS NOT NULL)
   AND (:through IS NULL OR id <= :through);
 
 -- name: GetDead
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of,
+       tags, traceparent, tracestate
 FROM job_dlq WHERE id = :id;
 
 -- name: GetDeadReplayedAt
@@ -323,17 +332,19 @@ SET replayed_at = CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000,
     replay_job_id = :job_id
 WHERE id = :id AND replayed_at IS NULL
 RETURNING app_id, type, coalesce(queue, :default_queue), coalesce(priority, 0), payload,
-          coalesce(max_attempts, :default_max_attempts), unique_key;
+          coalesce(max_attempts, :default_max_attempts), unique_key, tags, traceparent, tracestate;
 
 -- name: InsertReplayedJob
 -- The second half: the entry's new job, unless a live job of the app holds its unique key.
-INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, unique_key, replayed_from)
-VALUES (:id, :app_id, :type, :queue, :priority, :payload, :max_attempts, :unique_key, :replayed_from)
+INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, unique_key, replayed_from,
+                  tags, traceparent, tracestate)
+VALUES (:id, :app_id, :type, :queue, :priority, :payload, :max_attempts, :unique_key, :replayed_from,
+        :tags, :traceparent, :tracestate)
 ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
 DO NOTHING
 RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
           error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-          lease_token, lease_expires_at;
+          lease_token, lease_expires_at, tags, traceparent, tracestate;
 
 -- name: SelectDeadForReplay
 -- One batch of a bulk replay: un-replayed entries below the cursor, newest first. The
@@ -346,7 +357,8 @@ SELECT id, app_id, type, coalesce(queue, :default_queue), coalesce(priority, 0),
        CASE WHEN :attempts > 0 THEN :attempts ELSE coalesce(max_attempts, :default_max_attempts) END,
        coalesce(unique_key, ''),
        :patch IS NULL OR length(CAST(json_patch(payload, :patch) AS BLOB)) <= :max_payload,
-       :skip_loops AND replay_of IS NOT NULL
+       :skip_loops AND replay_of IS NOT NULL,
+       tags, traceparent, tracestate
 FROM job_dlq
 WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:type = '' OR type = :type)
@@ -355,6 +367,7 @@ WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:error_contains = '' OR EXISTS (
         SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
   AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
+  AND (:tag = '' OR EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value = :tag))
   AND replayed_at IS NULL
   AND id <= coalesce(:through, '~')
   AND id < coalesce(:before, '~')
@@ -383,6 +396,7 @@ WHERE id IN (
       AND (:error_contains = '' OR EXISTS (
             SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
       AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
+      AND (:tag = '' OR EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value = :tag))
       AND (:include_replayed OR :replayed_only OR replayed_at IS NULL)
       AND (NOT :replayed_only OR replayed_at IS NOT NULL)
       AND id <= coalesce(:through, '~')
@@ -463,6 +477,7 @@ WITH g AS (
       AND (:error_contains = '' OR EXISTS (
             SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
       AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
+      AND (:tag = '' OR EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value = :tag))
     GROUP BY app_id, type, error_signature
     ORDER BY entries DESC, last_failed DESC, app_id, type, signature
     LIMIT :limit

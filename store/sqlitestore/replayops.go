@@ -34,7 +34,8 @@ func (s *Store) CreateReplayOp(ctx context.Context, op store.ReplayOp, audit *st
 			sql.Named("failed_after", nullMicros(op.FailedAfter)), sql.Named("failed_before", nullMicros(op.FailedBefore)),
 			sql.Named("error_contains", op.ErrorContains), sql.Named("group", op.Group),
 			sql.Named("through", op.Through.String()), sql.Named("attempts", op.Attempts), sql.Named("patch", patch),
-			sql.Named("include_loops", op.IncludeLoops), sql.Named("rate", op.Rate), sql.Named("created_by", op.CreatedBy)))
+			sql.Named("include_loops", op.IncludeLoops), sql.Named("rate", op.Rate), sql.Named("created_by", op.CreatedBy),
+			sql.Named("tag", op.Tag)))
 		if err != nil {
 			return err
 		}
@@ -175,7 +176,7 @@ func scanReplayOp(row scanner) (store.ReplayOp, error) {
 	err := row.Scan(&o.ID, &o.AppID, &o.Type, &failedAfter, &failedBefore, &o.ErrorContains, &o.Group,
 		&o.Through, &o.Attempts, &patch, &o.IncludeLoops, &o.Rate, &status, &o.Matched, &o.Replayed,
 		&o.Failed, &o.Skipped, &o.Cursor, &o.LastError, &o.CreatedBy, &createdAt, &updatedAt,
-		&finishedAt, &o.LeaseToken, &leaseExpires)
+		&finishedAt, &o.LeaseToken, &leaseExpires, &o.Tag)
 	if err != nil {
 		return store.ReplayOp{}, err
 	}

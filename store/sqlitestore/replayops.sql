@@ -5,26 +5,26 @@
 -- name: CreateReplayOp
 INSERT INTO replay_operations (id, app_id, type, failed_after, failed_before, error_contains,
                                error_group, through_id, attempts, payload_patch, include_loops,
-                               rate, created_by)
+                               rate, created_by, tag)
 VALUES (:id, :app_id, :type, :failed_after, :failed_before, :error_contains, :group, :through,
-        :attempts, :patch, :include_loops, :rate, :created_by)
+        :attempts, :patch, :include_loops, :rate, :created_by, :tag)
 RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
           attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
           cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-          lease_expires_at;
+          lease_expires_at, tag;
 
 -- name: GetReplayOp
 SELECT id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
        attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
        cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-       lease_expires_at
+       lease_expires_at, tag
 FROM replay_operations WHERE id = :id;
 
 -- name: ListReplayOps
 SELECT id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
        attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
        cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-       lease_expires_at
+       lease_expires_at, tag
 FROM replay_operations
 WHERE (:app_id IS NULL OR app_id = :app_id)
   AND id < coalesce(:before, '~')
@@ -42,7 +42,7 @@ WHERE id = :id AND status IN (SELECT value FROM json_each(:from))
 RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
           attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
           cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-          lease_expires_at;
+          lease_expires_at, tag;
 
 -- name: ClaimReplayOp
 UPDATE replay_operations
@@ -60,7 +60,7 @@ WHERE id = (
 RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
           attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
           cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-          lease_expires_at;
+          lease_expires_at, tag;
 
 -- name: ReleaseReplayOp
 UPDATE replay_operations SET lease_token = NULL, lease_expires_at = NULL
@@ -88,7 +88,7 @@ WHERE id = :id
 RETURNING id, app_id, type, failed_after, failed_before, error_contains, error_group, through_id,
           attempts, payload_patch, include_loops, rate, status, matched, replayed, failed, skipped,
           cursor_id, last_error, created_by, created_at, updated_at, finished_at, lease_token,
-          lease_expires_at;
+          lease_expires_at, tag;
 
 -- name: ReplayOpExists
 SELECT count(*) FROM replay_operations WHERE id = :id;

@@ -71,7 +71,8 @@ LIMIT 1 OFFSET :max_count;
 
 -- name: TrimDead
 SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of,
+       tags, traceparent, tracestate
 FROM job_dlq AS d
 WHERE (replayed_at IS NOT NULL) = :replayed
   AND (:app_id IS NULL OR app_id = :app_id)

@@ -39,6 +39,9 @@ func deadMatches(d store.DeadJob, f store.DeadFilter) bool {
 	if f.Group != "" && d.ErrorSignature != f.Group && !(f.Group == "unknown" && d.ErrorSignature == "") {
 		return false
 	}
+	if f.Tag != "" && !slices.Contains(d.Tags, f.Tag) {
+		return false
+	}
 	replayed := d.ReplayedAt != nil
 	switch {
 	case f.ReplayedOnly && !replayed:

@@ -128,6 +128,10 @@ func eqIDPtr(a, b *uuid.UUID) bool {
 	return *a == *b
 }
 
+func eqTrace(a, b *store.TraceContext) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
+}
+
 func eqHistory(a, b []store.ErrorRecord) bool {
 	return len(a) == len(b) && (len(a) == 0 || slices.Equal(a, b))
 }
@@ -159,6 +163,8 @@ func jobDiff(a, b store.Job) []string {
 	check("ReplayedFrom", eqIDPtr(a.ReplayedFrom, b.ReplayedFrom))
 	check("LeaseToken", eqIDPtr(a.LeaseToken, b.LeaseToken))
 	check("LeaseExpiresAt", eqTimePtr(a.LeaseExpiresAt, b.LeaseExpiresAt))
+	check("Tags", slices.Equal(a.Tags, b.Tags))
+	check("Trace", eqTrace(a.Trace, b.Trace))
 	return d
 }
 
@@ -185,6 +191,8 @@ func deadDiff(a, b store.DeadJob) []string {
 	check("UniqueKey", a.UniqueKey == b.UniqueKey)
 	check("ReplayJobID", eqIDPtr(a.ReplayJobID, b.ReplayJobID))
 	check("ErrorSignature", a.ErrorSignature == b.ErrorSignature)
+	check("Tags", slices.Equal(a.Tags, b.Tags))
+	check("Trace", eqTrace(a.Trace, b.Trace))
 	return d
 }
 
@@ -536,6 +544,8 @@ type deadSpec struct {
 	priority    int
 	maxAttempts int // 0: 25
 	uniqueKey   string
+	tags        []string
+	trace       *store.TraceContext
 }
 
 // spec is a deadSpec for an app, a type and the errors of its attempts.
@@ -555,7 +565,7 @@ func killJobs(ctx context.Context, s store.Store, specs []deadSpec) ([]uuid.UUID
 		if sp.queue != "" {
 			j.Queue = sp.queue
 		}
-		j.Priority, j.UniqueKey = sp.priority, sp.uniqueKey
+		j.Priority, j.UniqueKey, j.Tags, j.Trace = sp.priority, sp.uniqueKey, sp.tags, sp.trace
 		if sp.maxAttempts > 0 {
 			j.MaxAttempts = sp.maxAttempts
 		}

@@ -114,6 +114,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"ReplayOps", testReplayOps},
 		{"Purge", testPurge},
 		{"Groups", testGroups},
+		{"TagsTrace", testTagsTrace},
 		{"Alerts", testAlerts},
 		{"Retention", testRetention},
 		{"Periodic", testPeriodic},
