@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/sluicehq/sluice/internal/redact"
 	"github.com/sluicehq/sluice/internal/validate"
 	"github.com/sluicehq/sluice/store"
 )
@@ -21,6 +22,9 @@ type Client struct {
 	store     store.Store
 	cfg       Config
 	ownsStore bool
+
+	// redactor masks payloads for display (Config.Redact); nil masks nothing.
+	redactor *redact.Redactor
 
 	mu       sync.Mutex
 	handlers map[string]*handler // by job type
@@ -42,8 +46,23 @@ func NewClient(st store.Store, cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{store: st, cfg: c, handlers: map[string]*handler{}}, nil
+	r, err := redact.Parse("Redact", c.Redact)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{store: st, cfg: c, redactor: r, handlers: map[string]*handler{}}, nil
 }
+
+// RedactPayload returns the payload of a job of this type as Config.Redact says to show it:
+// the values at the configured paths replaced by "[redacted]". It is what the HTTP API, the
+// web UI, the CLI and the retention export show; handlers, replays and the store always have
+// the payload itself. Without rules, or when none matches, it returns payload unchanged.
+func (c *Client) RedactPayload(jobType string, payload json.RawMessage) json.RawMessage {
+	return c.redactor.Payload(jobType, payload)
+}
+
+// Redacting reports whether Config.Redact holds any rule.
+func (c *Client) Redacting() bool { return c.redactor != nil }
 
 // Store returns the client's store.
 func (c *Client) Store() store.Store { return c.store }

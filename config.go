@@ -60,6 +60,13 @@ type Config struct {
 	// nothing until the application installs one.
 	TracerProvider trace.TracerProvider
 
+	// Redact lists payload fields to mask wherever Sluice shows payloads — the HTTP API and
+	// web UI (httpapi), the CLI, and the retention export — as [TYPE:]PATH rules: "card.number",
+	// "items[*].ssn", "secrets.*", "invoice.charge:card.cvc" (see docs/tracing-redaction.md). A
+	// masked value becomes the string "[redacted]". Handlers, replays and the store keep the
+	// payload itself. A bad rule is a *FieldError on "Redact[i]". Defaults to none.
+	Redact []string
+
 	// Alerts, when set, makes a started client also run an alerter: it calls a Go callback
 	// and/or posts to a webhook when a job is dead-lettered or a failure group reaches a
 	// threshold, at least once, with retries (see package alert). Any number of processes

@@ -122,7 +122,11 @@ func (c *Client) Start(ctx context.Context) error {
 		}
 	}
 	if c.cfg.Alerts != nil {
-		if e.alerter, err = alert.New(c.store, *c.cfg.Alerts); err != nil {
+		ac := *c.cfg.Alerts
+		if ac.RedactPayload == nil && c.redactor != nil {
+			ac.RedactPayload = c.redactor.Payload
+		}
+		if e.alerter, err = alert.New(c.store, ac); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sluicehq/sluice/internal/clock"
+	"github.com/sluicehq/sluice/internal/redact"
 	"github.com/sluicehq/sluice/internal/validate"
 	"github.com/sluicehq/sluice/store"
 )
@@ -324,7 +325,7 @@ func (c *Client) trimPolicy(ctx context.Context, p RetentionPolicy, exclude []st
 		// One file per pass of a policy, named by the day it began.
 		export = exportPath(cfg.ExportDir)
 		b.BeforeDelete = func(ctx context.Context, entries []store.DeadJob) error {
-			return exportEntries(export, entries)
+			return exportEntries(export, entries, c.redactor)
 		}
 		b.ExportFile = export
 	}
@@ -400,9 +401,9 @@ func exportPath(dir string) string {
 	return filepath.Join(dir, "dlq-trimmed-"+clock.Now().UTC().Format("2006-01-02")+".jsonl")
 }
 
-// exportEntries appends the entries to the export file, one JSON object per line, and fsyncs
-// it (and its directory, when the file is new).
-func exportEntries(path string, entries []store.DeadJob) error {
+// exportEntries appends the entries to the export file, one JSON object per line, their
+// payloads redacted (Config.Redact), and fsyncs it (and its directory, when the file is new).
+func exportEntries(path string, entries []store.DeadJob, r *redact.Redactor) error {
 	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
@@ -410,7 +411,9 @@ func exportEntries(path string, entries []store.DeadJob) error {
 	}
 	var buf []byte
 	for i := range entries {
-		line, err := json.Marshal(&entries[i])
+		e := entries[i]
+		e.Payload = r.Payload(e.Type, e.Payload)
+		line, err := json.Marshal(&e)
 		if err != nil {
 			f.Close()
 			return fmt.Errorf("retention export: %w", err)

@@ -49,6 +49,7 @@ package alert
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -141,6 +142,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer, when set, counts deliveries and give-ups.
 	Observer Observer
+	// RedactPayload, when set, is applied to the entry's payload in a webhook's body (not in
+	// what OnDeadLetter gets). A started sluice.Client sets it from its Config.Redact.
+	RedactPayload func(jobType string, payload json.RawMessage) json.RawMessage
 }
 
 // Observer counts what an Alerter does, for metrics. Its methods must be fast and safe for
@@ -402,7 +406,11 @@ func (a *Alerter) deliverEntry(ctx context.Context, e store.DeadJob) (outcome, e
 		out.add(done)
 	}
 	if a.cfg.WebhookURL != "" {
-		body, err := encodeEnvelope(envelope{Event: EventDeadLettered, ID: e.ID.String(), Entry: &e})
+		shown := e
+		if a.cfg.RedactPayload != nil {
+			shown.Payload = a.cfg.RedactPayload(e.Type, e.Payload)
+		}
+		body, err := encodeEnvelope(envelope{Event: EventDeadLettered, ID: e.ID.String(), Entry: &shown})
 		if err != nil {
 			return out, err
 		}

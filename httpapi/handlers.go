@@ -152,6 +152,7 @@ type enqueueRequest struct {
 	MaxAttempts *int       `json:"maxAttempts"`
 	RunAt       *time.Time `json:"runAt"`
 	UniqueKey   string     `json:"uniqueKey"`
+	Tags        []string   `json:"tags"`
 }
 
 // enqueue enqueues one job into the path's app: 201, or 200 when a live job holds the unique
@@ -162,7 +163,7 @@ func (s *server) enqueue(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	job := sluice.NewJob{App: r.app.ID.String(), Type: in.Type, Payload: in.Payload, Queue: in.Queue,
-		Priority: in.Priority, UniqueKey: in.UniqueKey}
+		Priority: in.Priority, UniqueKey: in.UniqueKey, Tags: in.Tags}
 	if in.MaxAttempts != nil {
 		if err := validate.MaxAttempts("maxAttempts", *in.MaxAttempts); err != nil {
 			return err
@@ -175,7 +176,9 @@ func (s *server) enqueue(w http.ResponseWriter, r *request) error {
 		}
 		job.RunAt = *in.RunAt
 	}
-	res, err := s.client.Enqueue(r.Context(), job)
+	// A traceparent header makes the job part of the caller's trace.
+	ctx := withRequestTrace(r.Context(), r.Header)
+	res, err := s.client.Enqueue(ctx, job)
 	if err != nil {
 		return err
 	}
@@ -183,16 +186,16 @@ func (s *server) enqueue(w http.ResponseWriter, r *request) error {
 	if res.Duplicate {
 		status = http.StatusOK
 	}
-	return writeJSON(w, status, res)
+	return writeJSON(w, status, enqueueView{Job: s.showJob(res.Job), Duplicate: res.Duplicate})
 }
 
 // listJobs lists one page of the jobs the token sees.
 func (s *server) listJobs(w http.ResponseWriter, r *request) error {
-	q, err := parseQuery(r, "app", "type", "status", "limit", "cursor")
+	q, err := parseQuery(r, "app", "type", "status", "tag", "limit", "cursor")
 	if err != nil {
 		return err
 	}
-	f := sluice.JobFilter{Type: q.get("type"), Status: sluice.JobStatus(q.get("status"))}
+	f := sluice.JobFilter{Type: q.get("type"), Status: sluice.JobStatus(q.get("status")), Tag: q.get("tag")}
 	if f.App, err = r.appFilter("app", q.get("app")); err != nil {
 		return err
 	}
@@ -209,7 +212,7 @@ func (s *server) listJobs(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page)
+	return writeJSON(w, http.StatusOK, showPage(page, s.showJob))
 }
 
 // getJob shows one job.
@@ -217,15 +220,15 @@ func (s *server) getJob(w http.ResponseWriter, r *request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, r.job)
+	return writeJSON(w, http.StatusOK, s.showJob(r.job))
 }
 
 // dlqFilterParams are the query parameters of the dead-letter filter.
-var dlqFilterParams = []string{"app", "type", "failedAfter", "failedBefore", "errorContains", "group"}
+var dlqFilterParams = []string{"app", "type", "failedAfter", "failedBefore", "errorContains", "group", "tag"}
 
 // dlqFilter reads the dead-letter filter from the query, in the token's scope.
 func (r *request) dlqFilter(q query) (sluice.Filter, error) {
-	f := sluice.Filter{Type: q.get("type"), ErrorContains: q.get("errorContains"), Group: q.get("group")}
+	f := sluice.Filter{Type: q.get("type"), ErrorContains: q.get("errorContains"), Group: q.get("group"), Tag: q.get("tag")}
 	var err error
 	if f.App, err = r.appFilter("app", q.get("app")); err != nil {
 		return f, err
@@ -258,7 +261,7 @@ func (s *server) listDead(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page)
+	return writeJSON(w, http.StatusOK, showPage(page, s.showDead))
 }
 
 // listGroups lists the failure groups of the un-replayed entries the token sees, most
@@ -288,7 +291,7 @@ func (s *server) getDead(w http.ResponseWriter, r *request) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, r.entry)
+	return writeJSON(w, http.StatusOK, s.showDead(r.entry))
 }
 
 // replayOne replays one entry and answers the new job; 409 when it was replayed already or
@@ -304,7 +307,7 @@ func (s *server) replayOne(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, job)
+	return writeJSON(w, http.StatusOK, s.showJob(job))
 }
 
 // deleteDead deletes one entry, replayed or not.
@@ -328,6 +331,7 @@ type replayRequest struct {
 	failedRange
 	ErrorContains string          `json:"errorContains"`
 	Group         string          `json:"group"`
+	Tag           string          `json:"tag"`
 	DryRun        bool            `json:"dryRun"`
 	Rate          float64         `json:"rate"`
 	Attempts      int             `json:"attempts"`
@@ -344,8 +348,8 @@ type failedRange struct {
 }
 
 // filter checks the times given and returns the filter's fields with them set.
-func (fr failedRange) filter(app, jobType, errorContains, group string) (sluice.Filter, error) {
-	f := sluice.Filter{App: app, Type: jobType, ErrorContains: errorContains, Group: group}
+func (fr failedRange) filter(app, jobType, errorContains, group, tag string) (sluice.Filter, error) {
+	f := sluice.Filter{App: app, Type: jobType, ErrorContains: errorContains, Group: group, Tag: tag}
 	for _, t := range []struct {
 		field string
 		v     *time.Time
@@ -376,13 +380,13 @@ func (s *server) replayMany(w http.ResponseWriter, r *request) error {
 	if err := r.decode(&in); err != nil {
 		return err
 	}
-	f, err := in.filter(in.App, in.Type, in.ErrorContains, in.Group)
+	f, err := in.filter(in.App, in.Type, in.ErrorContains, in.Group, in.Tag)
 	if err != nil {
 		return err
 	}
 	if f.IsEmpty() {
 		// Checked as the request says it: an app token's implicit app is no filter.
-		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group")
+		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group, tag")
 	}
 	if f.App, err = r.appFilter("app", f.App); err != nil {
 		return err
@@ -464,6 +468,7 @@ type purgeRequest struct {
 	failedRange
 	ErrorContains string `json:"errorContains"`
 	Group         string `json:"group"`
+	Tag           string `json:"tag"`
 	ReplayedOnly  bool   `json:"replayedOnly"`
 	DryRun        bool   `json:"dryRun"`
 	All           bool   `json:"all"`
@@ -482,12 +487,12 @@ func (s *server) purge(w http.ResponseWriter, r *request) error {
 	if err := r.decode(&in); err != nil {
 		return err
 	}
-	f, err := in.filter(in.App, in.Type, in.ErrorContains, in.Group)
+	f, err := in.filter(in.App, in.Type, in.ErrorContains, in.Group, in.Tag)
 	if err != nil {
 		return err
 	}
 	if f.IsEmpty() && !in.ReplayedOnly && !in.All {
-		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group, or replayedOnly, or all (to purge everything)")
+		return badField("filter", "needs at least one of app, type, failedAfter, failedBefore, errorContains, group, tag, or replayedOnly, or all (to purge everything)")
 	}
 	if f.App, err = r.appFilter("app", f.App); err != nil {
 		return err

@@ -56,6 +56,10 @@ type Options struct {
 	UI http.Handler
 	// MaxBodyBytes bounds a request body; a larger one is a 413. Defaults to 2 MiB.
 	MaxBodyBytes int64
+	// TraceURL, when set, links each job and dead-letter entry that has a trace context to
+	// its trace: the template's {trace_id} is replaced by the trace id, and the result is
+	// the JSON's "traceUrl" (the web UI shows it as a link). It must pass CheckTraceURL.
+	TraceURL string
 	// Timeout bounds one request's database work, except for bulk replays and purges, which
 	// run until they are done or the client goes away. A request that runs out of it is a
 	// 503. Defaults to 30s.
@@ -86,7 +90,8 @@ type server struct {
 }
 
 // New returns the HTTP API on client: every route of docs/http-api.md. It panics if a route
-// of its table lacks an access decision (a programming error, caught by the tests).
+// of its table lacks an access decision (a programming error, caught by the tests), or if
+// opts.TraceURL fails CheckTraceURL (check it first).
 func New(client *sluice.Client, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -96,6 +101,11 @@ func New(client *sluice.Client, opts Options) http.Handler {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
+	}
+	if opts.TraceURL != "" {
+		if err := CheckTraceURL(opts.TraceURL); err != nil {
+			panic("httpapi: Options.TraceURL " + err.Error())
+		}
 	}
 	s := &server{client: client, opts: opts, log: opts.Logger, csrf: http.NewCrossOriginProtection(),
 		mux: http.NewServeMux(), apiPaths: http.NewServeMux(), allow: map[string][]string{}}

@@ -226,6 +226,9 @@ on stderr repeats.`,
 				if err != nil {
 					return err
 				}
+				for i := range entries.Items {
+					entries.Items[i] = redactDead(cl, entries.Items[i])
+				}
 				var names appNames
 				if !c.json && len(entries.Items) > 0 {
 					if names, err = loadAppNames(ctx, cl); err != nil {
@@ -272,6 +275,7 @@ func (c *cli) dlqShowCommand() *cobra.Command {
 				if err != nil {
 					return notFound(err, "no dead-letter entry has the id %s", id)
 				}
+				e = redactDead(cl, e)
 				if c.json {
 					return c.printJSON(e)
 				}
@@ -323,6 +327,7 @@ func deadJobFields(e sluice.DeadJob, appName string) []field {
 	if e.ReplayOf != nil {
 		fields = append(fields, field{"replay of", e.ReplayOf.String() + " (its job was a replay that failed again: bulk replays skip it unless --include-loops)"})
 	}
+	fields = append(fields, metaFields(e.Tags, e.Trace)...)
 	return append(fields,
 		field{"payload", prettyJSON(e.Payload)},
 		field{"error history", errorHistory(e.ErrorHistory)})
@@ -488,7 +493,7 @@ func (c *cli) replayOne(ctx context.Context, cl *sluice.Client, id uuid.UUID) er
 		return notFound(err, "no dead-letter entry has the id %s", id)
 	}
 	if c.json {
-		return c.printJSON(job)
+		return c.printJSON(redactJob(cl, job))
 	}
 	fmt.Fprintf(c.stdout, "Replayed dead-letter entry %s as job %s (queue %s).\n", id, job.ID, job.Queue)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -102,6 +103,18 @@ func cliFieldName(cmd *cobra.Command, field string) string {
 	}
 	if cmd.Flags().Lookup(kebab.String()) != nil {
 		return "--" + kebab.String()
+	}
+	// One value of a repeated flag: "tags[2]" is the third --tag, "Redact[0]" the first --redact.
+	if name, index, ok := strings.Cut(kebab.String(), "["); ok && strings.HasSuffix(index, "]") {
+		name = strings.TrimPrefix(name, "-")
+		for _, flag := range []string{name, strings.TrimSuffix(name, "s")} {
+			if cmd.Flags().Lookup(flag) != nil {
+				n, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+				if err == nil {
+					return fmt.Sprintf("--%s (value %d)", flag, n+1)
+				}
+			}
+		}
 	}
 	if arg := strings.ToUpper(field); slices.Contains(strings.Fields(cmd.Use), arg) {
 		return arg

@@ -33,11 +33,11 @@ func (p *pageFlags) options() (sluice.ListOptions, error) {
 // filterFlags are the dead-letter filter's flags, spelled the same on every command that
 // takes one: --app --type --failed-after --failed-before --error-contains --group.
 type filterFlags struct {
-	app, jobType, failedAfter, failedBefore, errorContains, group string
+	app, jobType, failedAfter, failedBefore, errorContains, group, tag string
 }
 
 // filterFlagNames lists the filter's flags, for messages that need one of them.
-const filterFlagNames = "--app, --type, --failed-after, --failed-before, --error-contains, --group"
+const filterFlagNames = "--app, --type, --failed-after, --failed-before, --error-contains, --group, --tag"
 
 // add defines the filter flags on cmd.
 func (f *filterFlags) add(cmd *cobra.Command) {
@@ -48,11 +48,12 @@ func (f *filterFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.failedBefore, "failed-before", "", "only entries that failed before this time (RFC 3339 or like -2h)")
 	fl.StringVar(&f.errorContains, "error-contains", "", "only entries with an error containing this text (case-sensitive)")
 	fl.StringVar(&f.group, "group", "", "only entries of this failure group (a signature from 'sluice dlq groups')")
+	fl.StringVar(&f.tag, "tag", "", "only entries whose job had this tag")
 }
 
 // filter returns the filter the flags spell; relative times count back from now.
 func (f *filterFlags) filter(now time.Time) (sluice.Filter, error) {
-	out := sluice.Filter{App: f.app, Type: f.jobType, ErrorContains: f.errorContains, Group: f.group}
+	out := sluice.Filter{App: f.app, Type: f.jobType, ErrorContains: f.errorContains, Group: f.group, Tag: f.tag}
 	var err error
 	if f.failedAfter != "" {
 		if out.FailedAfter, err = parseTime("failed-after", f.failedAfter, now); err != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/validate"
+	"github.com/sluicehq/sluice/store"
 )
 
 func (c *cli) jobsCommand() *cobra.Command {
@@ -32,6 +34,7 @@ func (c *cli) jobsEnqueueCommand() *cobra.Command {
 	var (
 		app, jobType, payload, queue, runAt, uniqueKey string
 		priority, maxAttempts                          int
+		tags                                           []string
 	)
 	cmd := &cobra.Command{
 		Use:   "enqueue",
@@ -39,13 +42,13 @@ func (c *cli) jobsEnqueueCommand() *cobra.Command {
 		Long: `Enqueue one job. The payload is a JSON object or array of at most 1 MiB, given inline,
 as @FILE, or as - for stdin. With --unique-key, while a pending or running job of the app holds
 the key, that job is returned and nothing is inserted (a notice on stderr says so).`,
-		Example: `  sluice jobs enqueue --app billing --type email.send --payload '{"to":"a@example.com"}'
+		Example: `  sluice jobs enqueue --app billing --type email.send --payload '{"to":"a@example.com"}' --tag customer:acme
   sluice jobs enqueue --app billing --type report.build --payload @args.json --run-at +10m
   echo '[1,2,3]' | sluice jobs enqueue --app billing --type sum --payload - --json`,
 		Args: cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			job := sluice.NewJob{App: app, Type: jobType, Queue: queue, Priority: priority,
-				MaxAttempts: maxAttempts, UniqueKey: uniqueKey}
+				MaxAttempts: maxAttempts, UniqueKey: uniqueKey, Tags: tags}
 			if cmd.Flags().Changed("max-attempts") && maxAttempts == 0 {
 				// The Go API reads 0 as "the default"; on the command line it is a mistake.
 				return validate.MaxAttempts("maxAttempts", maxAttempts)
@@ -70,6 +73,7 @@ the key, that job is returned and nothing is inserted (a notice on stderr says s
 				if res.Duplicate {
 					c.notice("A live job of the app already holds unique key %q: it is shown, and nothing was enqueued.", uniqueKey)
 				}
+				res.Job = redactJob(cl, res.Job)
 				if c.json {
 					return c.printJSON(enqueueOutput{Job: res.Job, Duplicate: res.Duplicate})
 				}
@@ -86,6 +90,7 @@ the key, that job is returned and nothing is inserted (a notice on stderr says s
 	f.IntVar(&maxAttempts, "max-attempts", 0, "attempt budget, 1..1000 (default: the type's, or 25)")
 	f.StringVar(&runAt, "run-at", "", "when the job becomes due: RFC 3339 or relative like +10m (default now)")
 	f.StringVar(&uniqueKey, "unique-key", "", "de-duplicate per app while a job with this key is pending or running")
+	f.StringSliceVar(&tags, "tag", nil, "a tag to find the job by (repeat, or separate with commas; at most 16)")
 	for _, name := range []string{"app", "type", "payload"} {
 		_ = cmd.MarkFlagRequired(name) // the flags exist: no error is possible
 	}
@@ -119,6 +124,9 @@ queue (sluice dlq list). A page holds --limit jobs; when there are more, stderr 
 				if err != nil {
 					return err
 				}
+				for i := range jobs.Items {
+					jobs.Items[i] = redactJob(cl, jobs.Items[i])
+				}
 				var names appNames
 				if !c.json && len(jobs.Items) > 0 {
 					if names, err = loadAppNames(ctx, cl); err != nil {
@@ -139,6 +147,7 @@ queue (sluice dlq list). A page holds --limit jobs; when there are more, stderr 
 	f.StringVar(&filter.App, "app", "", "only jobs of this app (id or name)")
 	f.StringVar(&filter.Type, "type", "", "only jobs of this type")
 	f.StringVar(&status, "status", "", "only jobs in this status: pending, running, completed or cancelled")
+	f.StringVar(&filter.Tag, "tag", "", "only jobs with this tag")
 	page.add(cmd)
 	return cmd
 }
@@ -159,6 +168,7 @@ func (c *cli) jobsShowCommand() *cobra.Command {
 				if err != nil {
 					return notFound(err, "no job has the id %s (a job that failed for good is in the DLQ: sluice dlq list)", id)
 				}
+				job = redactJob(cl, job)
 				if c.json {
 					return c.printJSON(job)
 				}
@@ -193,8 +203,40 @@ func (c *cli) printJobWithApp(ctx context.Context, cl *sluice.Client, j sluice.J
 	if j.ReplayedFrom != nil {
 		fields = append(fields, field{"replayed from", j.ReplayedFrom.String()})
 	}
+	fields = append(fields, metaFields(j.Tags, j.Trace)...)
 	fields = append(fields,
 		field{"payload", prettyJSON(j.Payload)},
 		field{"error history", errorHistory(j.ErrorHistory)})
 	return c.printDetails(fields)
+}
+
+// redactJob returns the job with its payload as --redact says to show it.
+func redactJob(cl *sluice.Client, j sluice.Job) sluice.Job {
+	j.Payload = cl.RedactPayload(j.Type, j.Payload)
+	return j
+}
+
+// redactDead returns the entry with its payload as --redact says to show it.
+func redactDead(cl *sluice.Client, e sluice.DeadJob) sluice.DeadJob {
+	e.Payload = cl.RedactPayload(e.Type, e.Payload)
+	return e
+}
+
+// metaFields are the detail view's lines for tags and trace context, when there are any.
+func metaFields(tags []string, trace *store.TraceContext) []field {
+	var out []field
+	if len(tags) > 0 {
+		out = append(out, field{"tags", strings.Join(tags, ", ")})
+	}
+	if trace != nil {
+		id := trace.TraceID()
+		if id == "" {
+			id = "(not a valid traceparent)"
+		}
+		out = append(out, field{"trace id", id}, field{"traceparent", printable(trace.TraceParent)})
+		if trace.TraceState != "" {
+			out = append(out, field{"tracestate", printable(trace.TraceState)})
+		}
+	}
+	return out
 }

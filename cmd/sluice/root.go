@@ -33,6 +33,8 @@ Database:
   printed). SQLite: sqlite:PATH or a plain file path.
 
 Output:
+  Payload fields named by --redact (or $SLUICE_REDACT, comma-separated) are shown as
+  "[redacted]": card.number, items[*].ssn, secrets.*, or TYPE:PATH for one job type.
   Human-readable tables and details on stdout. With --json, stdout is exactly one JSON
   document (a listing is {"items": [...], "nextCursor": "..."}); notices and the next-page
   hint go to stderr. Times are RFC 3339 UTC.
@@ -56,8 +58,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 
-	databaseURL string // --database-url
-	json        bool   // --json
+	databaseURL string   // --database-url
+	json        bool     // --json
+	redact      []string // --redact
 
 	// ran is set when a command's own code starts; an error before that came from parsing
 	// the command line and is a usage error.
@@ -98,6 +101,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&c.databaseURL, "database-url", "", "database URL (default $"+databaseURLEnv+")")
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly one JSON document on stdout")
+	root.PersistentFlags().StringSliceVar(&c.redact, "redact", nil, "mask this payload field in output, like card.number or items[*].ssn (repeat, or separate with commas; default $"+redactEnv+")")
 	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(), c.dlqCommand(), c.tokensCommand(),
 		c.retentionCommand(), c.alertsCommand(), c.serveCommand(), c.demoCommand())
 	return root
@@ -175,7 +179,12 @@ func (c *cli) withClientConfig(ctx context.Context, cfg *sluice.Config, fn func(
 	if err != nil {
 		return err
 	}
-	cl, err := sluice.Open(ctx, url, cfg)
+	var conf sluice.Config
+	if cfg != nil {
+		conf = *cfg
+	}
+	conf.Redact = c.redactRules()
+	cl, err := sluice.Open(ctx, url, &conf)
 	if err != nil {
 		return c.openError(url, err)
 	}
@@ -191,6 +200,24 @@ func (c *cli) withClientConfig(ctx context.Context, cfg *sluice.Config, fn func(
 		}
 	}
 	return err
+}
+
+// redactEnv names the environment variable read when --redact is not given: rules separated
+// by commas.
+const redactEnv = "SLUICE_REDACT"
+
+// redactRules are the payload redaction rules: --redact, else $SLUICE_REDACT.
+func (c *cli) redactRules() []string {
+	if len(c.redact) > 0 {
+		return c.redact
+	}
+	var rules []string
+	for _, r := range strings.Split(c.getenv(redactEnv), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			rules = append(rules, r)
+		}
+	}
+	return rules
 }
 
 // unexpected reports whether err is a failure of the database or of Sluice rather than an

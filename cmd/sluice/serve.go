@@ -32,6 +32,7 @@ func (c *cli) serveCommand() *cobra.Command {
 		alertWebhook   string
 		alertThreshold int64
 		exportDir      string
+		traceURL       string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -51,6 +52,11 @@ every failure group that reaches N un-replayed entries. The signing secret comes
 environment variable SLUICE_ALERT_SECRET (never a flag, which other users could read in the
 process list); without it the requests are unsigned. Every process running serve with the
 flag shares the work: each alert is delivered at least once, by one of them.
+
+Jobs and dead-letter entries enqueued inside a trace carry its W3C trace context; with
+--trace-url TEMPLATE (or $SLUICE_TRACE_URL) the API and the web UI link each to its trace.
+Payload fields named by --redact (a global flag, see 'sluice --help') are masked in every
+answer, the web UI and the retention export.
 
 It runs retention too (see 'sluice retention'); with --retention-export-dir DIR, every
 un-replayed dead-letter entry a policy deletes is first appended to a JSON Lines file in DIR
@@ -77,7 +83,15 @@ up to 10s to finish.`,
 					return flagError("retention-export-dir", "must be a directory that exists, got %q", exportDir)
 				}
 			}
-			return c.runServe(cmd.Context(), addr, publicMetrics, alerts, sluice.RetentionConfig{ExportDir: exportDir})
+			if traceURL == "" {
+				traceURL = c.getenv(traceURLEnv)
+			}
+			if traceURL != "" {
+				if err := httpapi.CheckTraceURL(traceURL); err != nil {
+					return flagError("trace-url", "%s", err)
+				}
+			}
+			return c.runServe(cmd.Context(), addr, publicMetrics, alerts, sluice.RetentionConfig{ExportDir: exportDir}, traceURL)
 		}),
 	}
 	cmd.Flags().StringVar(&addr, "addr", defaultAddr, "host:port to listen on (port 0: any free port)")
@@ -85,6 +99,7 @@ up to 10s to finish.`,
 	cmd.Flags().StringVar(&alertWebhook, "alert-webhook", "", "POST an alert to this URL for every dead-lettered job (secret: $"+alertSecretEnv+")")
 	cmd.Flags().Int64Var(&alertThreshold, "alert-group-threshold", 0, "with --alert-webhook, also alert when a failure group reaches N un-replayed entries")
 	cmd.Flags().StringVar(&exportDir, "retention-export-dir", "", "append un-replayed entries retention deletes to a JSON Lines file in this directory first")
+	cmd.Flags().StringVar(&traceURL, "trace-url", "", "link jobs and entries to their traces: a URL with {trace_id}, like https://tempo.example/trace/{trace_id} (default $"+traceURLEnv+")")
 	return cmd
 }
 
@@ -125,7 +140,10 @@ type serveOutput struct {
 	URL string `json:"url"`
 }
 
-func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool, alerts *sluice.AlertConfig, retention sluice.RetentionConfig) error {
+// traceURLEnv names the environment variable read when --trace-url is not given.
+const traceURLEnv = "SLUICE_TRACE_URL"
+
+func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool, alerts *sluice.AlertConfig, retention sluice.RetentionConfig, traceURL string) error {
 	url, err := c.resolveDatabaseURL()
 	if err != nil {
 		return err
@@ -140,7 +158,8 @@ func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool, ale
 		return err
 	}
 	m := metrics.New(st, nil)
-	client, err := sluice.NewClient(st, &sluice.Config{Observer: m.Observer(), Logger: logger, Alerts: alerts, Retention: retention})
+	client, err := sluice.NewClient(st, &sluice.Config{Observer: m.Observer(), Logger: logger, Alerts: alerts, Retention: retention,
+		Redact: c.redactRules()})
 	if err != nil {
 		return err
 	}
@@ -155,7 +174,7 @@ func (c *cli) runServe(ctx context.Context, addr string, publicMetrics bool, ale
 	}
 	srv := &http.Server{
 		Handler: httpapi.New(client, httpapi.Options{Logger: logger, Metrics: m.Handler(),
-			PublicMetrics: publicMetrics, UI: webui.Handler()}),
+			PublicMetrics: publicMetrics, UI: webui.Handler(), TraceURL: traceURL}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),

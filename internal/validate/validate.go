@@ -128,7 +128,7 @@ func Tags(field string, tags []string) error {
 		}
 		for k := range i {
 			if tags[k] == t {
-				return store.Fieldf(name, "repeats %s[%d] (%q)", field, k, t)
+				return store.Fieldf(name, "repeats tag %d (%q)", k+1, t)
 			}
 		}
 	}
