@@ -2,10 +2,10 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -121,7 +121,7 @@ func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.Insert
 		priorities[k], payloads[k], maxAttempts[k] = int16(j.Priority), string(j.Payload), int32(j.MaxAttempts)
 		runAts[k], uniqueKeys[k], replayedFrom[k] = j.RunAt, j.UniqueKey, j.ReplayedFrom
 		if len(j.Tags) > 0 {
-			lit := arrayLiteral(j.Tags)
+			lit := tagsJSON(j.Tags)
 			tags[k] = &lit
 		}
 		if j.Trace != nil {
@@ -244,25 +244,13 @@ func scanJob(row pgx.CollectableRow) (store.Job, error) {
 	return j, nil
 }
 
-// arrayLiteral spells tags as a PostgreSQL array literal, each element quoted.
-func arrayLiteral(tags []string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, t := range tags {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		for _, r := range t {
-			if r == '"' || r == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteRune(r)
-		}
-		b.WriteByte('"')
+// tagsJSON is tags as the text of a JSON array, the column's form.
+func tagsJSON(tags []string) string {
+	raw, err := json.Marshal(tags)
+	if err != nil {
+		panic("pgstore: encoding tags: " + err.Error()) // strings always encode
 	}
-	b.WriteByte('}')
-	return b.String()
+	return string(raw)
 }
 
 func utcPtr(t *time.Time) *time.Time {

@@ -40,14 +40,13 @@ RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_seco
 -- name: InsertJobs
 -- One row per array element. A job whose unique key is held by a live job of its app is
 -- skipped; the caller then looks that job up. Only what the database decided comes back: the
--- caller has the rest. $11 holds each job's tags as an array literal ('{"a","b"}', NULL for
--- none: one text[] per row cannot go through unnest, which flattens), $12 and $13 its trace
--- context (NULL for none).
+-- caller has the rest. $11 holds each job's tags as the text of a JSON array (NULL for none),
+-- $12 and $13 its trace context (NULL for none).
 INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from,
                   tags, traceparent, tracestate)
 SELECT t.id, t.app_id, t.type, t.queue, t.priority, t.payload::jsonb, t.max_attempts,
        coalesce(t.run_at, now()), nullif(t.unique_key, ''), t.replayed_from,
-       coalesce(t.tags::text[], '{}'), t.traceparent, t.tracestate
+       coalesce(t.tags::jsonb, '[]'), t.traceparent, t.tracestate
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::smallint[], $6::text[],
             $7::integer[], $8::timestamptz[], $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[])
      AS t(id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from,
@@ -84,7 +83,7 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($2::text = '' OR type = $2)
   AND ($3::text = '' OR status = $3)
   AND ($4::uuid IS NULL OR id < $4)
-  AND ($6::text = '' OR $6 = ANY(tags))
+  AND ($6::text = '' OR tags ? $6)
 ORDER BY id DESC
 LIMIT $5;
 
@@ -302,7 +301,7 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($5::text = '' OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
   AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
-  AND ($12::text = '' OR $12 = ANY(tags))
+  AND ($12::text = '' OR tags ? $12)
   AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
   AND (NOT $7::boolean OR replayed_at IS NOT NULL)
   AND ($8::uuid IS NULL OR id <= $8)
@@ -327,7 +326,7 @@ FROM (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
-      AND ($12::text = '' OR $12 = ANY(tags))
+      AND ($12::text = '' OR tags ? $12)
       AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
@@ -352,7 +351,7 @@ FROM (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
-      AND ($12::text = '' OR $12 = ANY(tags))
+      AND ($12::text = '' OR tags ? $12)
       AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
@@ -373,7 +372,7 @@ WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($5::text = '' OR EXISTS (
         SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
   AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
-  AND ($10::text = '' OR $10 = ANY(tags))
+  AND ($10::text = '' OR tags ? $10)
   AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
   AND (NOT $7::boolean OR replayed_at IS NOT NULL)
   AND ($8::uuid IS NULL OR id <= $8);
@@ -429,7 +428,7 @@ WITH picked AS (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($17::text = '' OR error_signature = $17 OR ($17 = 'unknown' AND error_signature IS NULL))
-      AND ($22::text = '' OR $22 = ANY(tags))
+      AND ($22::text = '' OR tags ? $22)
       AND replayed_at IS NULL
       AND ($6::uuid IS NULL OR id <= $6)
       AND ($7::uuid IS NULL OR id < $7)
@@ -487,7 +486,7 @@ WHERE id IN (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($9::text = '' OR error_signature = $9 OR ($9 = 'unknown' AND error_signature IS NULL))
-      AND ($11::text = '' OR $11 = ANY(tags))
+      AND ($11::text = '' OR tags ? $11)
       AND ($6::boolean OR $7::boolean OR replayed_at IS NULL)
       AND (NOT $7::boolean OR replayed_at IS NOT NULL)
       AND ($8::uuid IS NULL OR id <= $8)
@@ -538,7 +537,7 @@ WITH g AS (
       AND ($5::text = '' OR EXISTS (
             SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
       AND ($6::text = '' OR error_signature = $6 OR ($6 = 'unknown' AND error_signature IS NULL))
-      AND ($8::text = '' OR $8 = ANY(tags))
+      AND ($8::text = '' OR tags ? $8)
     GROUP BY app_id, type, error_signature
     ORDER BY entries DESC, last_failed DESC, app_id, type COLLATE "C", coalesce(error_signature, 'unknown') COLLATE "C"
     LIMIT $7
