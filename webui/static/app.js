@@ -612,7 +612,7 @@ async function deleteApp(a) {
 // ---------------------------------------------------------------------------------------
 // Filters shared by the listings
 
-const dlqFields = ['app', 'type', 'failedAfter', 'failedBefore', 'errorContains', 'group'];
+const dlqFields = ['app', 'type', 'failedAfter', 'failedBefore', 'errorContains', 'group', 'tag'];
 
 function readFilter(params, fields) {
   const f = {};
@@ -672,7 +672,31 @@ function describeFilter(f) {
   else if (f.failedBefore) parts.push(`failed before ${fmtUTC(f.failedBefore)}`);
   if (f.errorContains) parts.push(`whose errors contain “${f.errorContains}”`);
   if (f.group) parts.push(`in failure group ${f.group}`);
+  if (f.tag) parts.push(`tagged “${f.tag}”`);
   return parts.join(' ');
+}
+
+function tagInput(value) {
+  return field('Tag', h('input', { name: 'tag', id: 'f-tag', value: value || '', placeholder: 'any tag', spellcheck: 'false', autocomplete: 'off', size: '14' }));
+}
+
+// tagList shows a job's tags, each a link to the listing (base: '#/dlq' or '#/jobs') of
+// what has that tag.
+function tagList(tags, base) {
+  if (!tags || !tags.length) return null;
+  return h('span', { class: 'tags' }, tags.map((t) => h('a', { class: 'badge tag', href: listHash(base, { tag: t }, ['tag']), title: `Everything tagged ${t}` }, t)));
+}
+
+// traceCell shows a trace id, as a link to the trace when the server has a trace URL
+// (sluice serve --trace-url): only ever an http(s) link, opened without a referrer.
+function traceCell(x) {
+  const id = x.trace && x.trace.traceId;
+  if (!id) return null;
+  const code = h('code', { class: 'id', id: 'trace-id' }, id);
+  if (x.traceUrl && /^https?:\/\//i.test(x.traceUrl)) {
+    return h('a', { href: x.traceUrl, id: 'trace-link', target: '_blank', rel: 'noopener noreferrer', title: 'Open the trace that enqueued it' }, code, ' ↗');
+  }
+  return code;
 }
 
 // listHash returns "#/dlq?…" for a filter, in a stable order so links can be shared.
@@ -702,11 +726,12 @@ async function viewDLQ(main, params, ctx) {
       h('label', { class: 'field grow' }, h('span', { class: 'label' }, 'Error contains ', h('span', { class: 'muted' }, 'case-sensitive')),
         h('input', { name: 'errorContains', id: 'f-error', value: f.errorContains || '', placeholder: 'text in any attempt’s error', spellcheck: 'false' })),
       field('Group', h('input', { name: 'group', id: 'f-group', value: f.group || '', placeholder: 'any group', spellcheck: 'false', autocomplete: 'off', size: '18' })),
+      tagInput(f.tag),
       h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'all', value: 'true', checked: all }), 'Include replayed'),
     ],
     onApply: (data) => {
       const nf = {};
-      for (const k of ['app', 'type', 'errorContains', 'group']) nf[k] = String(data.get(k) || '').trim();
+      for (const k of ['app', 'type', 'errorContains', 'group', 'tag']) nf[k] = String(data.get(k) || '').trim();
       nf.failedAfter = fromLocalInput(String(data.get('failedAfter') || ''));
       nf.failedBefore = fromLocalInput(String(data.get('failedBefore') || ''));
       if (data.get('all')) nf.all = 'true';
@@ -791,7 +816,8 @@ async function viewDLQ(main, params, ctx) {
     h('td', { class: 'when-cell' }, h('a', { href, class: 'row-link' }, when(e.failedAt, { stacked: true }))),
     h('td', { class: 'app' }, appName(e.appId)),
     h('td', { class: 'type' }, e.type, e.replayedAt ? h('span', { class: 'badge ok' }, 'replayed') : null,
-      e.replayOf ? h('span', { class: 'badge ro', title: 'Its job was itself a replay and failed again: bulk replays skip it unless they include replay loops.' }, 'replay loop') : null),
+      e.replayOf ? h('span', { class: 'badge ro', title: 'Its job was itself a replay and failed again: bulk replays skip it unless they include replay loops.' }, 'replay loop') : null,
+      tagList(e.tags, '#/dlq')),
     h('td', { class: 'num' }, fmtInt(e.attempts)),
     h('td', { class: 'err' }, h('span', { class: 'errline', title: last.slice(0, 2000) }, last.slice(0, 400) || '—')));
   }
@@ -1134,6 +1160,8 @@ async function viewEntry(main, _params, ctx, id) {
           ['Replayed at', e.replayedAt ? when(e.replayedAt, { ms: true, stacked: true }) : null],
           ['Replay job', e.replayJobId ? h('a', { href: `#/jobs/${encodeURIComponent(e.replayJobId)}` }, h('code', { class: 'id' }, e.replayJobId)) : null],
           ['Unique key', e.uniqueKey ? h('code', null, e.uniqueKey) : null],
+          ['Tags', tagList(e.tags, '#/dlq')],
+          ['Trace', traceCell(e)],
           ['Failure group', h('a', { id: 'entry-group', href: listHash('#/dlq', { app: appName(e.appId), type: e.type, group: e.errorSignature || 'unknown' }, dlqFields), title: 'The un-replayed entries that failed the same way' },
             h('code', null, e.errorSignature || 'unknown'))],
         ])),
@@ -1192,7 +1220,7 @@ function timeline(history) {
 // ---------------------------------------------------------------------------------------
 // Jobs
 
-const jobFields = ['app', 'type', 'status'];
+const jobFields = ['app', 'type', 'status', 'tag'];
 const statuses = ['pending', 'running', 'completed', 'cancelled'];
 
 function jobStatus(j) {
@@ -1211,6 +1239,7 @@ async function viewJobs(main, params, ctx) {
       field('Type', typeInput(f.type)),
       field('Status', h('select', { name: 'status', id: 'f-status' }, h('option', { value: '' }, 'Any status'),
         statuses.map((s) => h('option', { value: s, selected: s === f.status }, s)))),
+      tagInput(f.tag),
     ],
     onApply: (data) => go(listHash('#/jobs', Object.fromEntries(jobFields.map((k) => [k, String(data.get(k) || '').trim()])), jobFields)),
     onClear: () => go('#/jobs'),
@@ -1244,7 +1273,7 @@ async function viewJobs(main, params, ctx) {
         } },
         h('td', { class: 'when-cell' }, h('a', { href, class: 'row-link' }, when(j.createdAt, { stacked: true }))),
         h('td', { class: 'app' }, appName(j.appId)),
-        h('td', { class: 'type' }, j.type),
+        h('td', { class: 'type' }, j.type, tagList(j.tags, '#/jobs')),
         h('td', null, jobStatus(j)),
         h('td', { class: 'num' }, `${fmtInt(j.attempts)} / ${fmtInt(j.maxAttempts)}`),
         h('td', null, j.queue),
@@ -1366,6 +1395,8 @@ async function viewJob(main, _params, ctx, id) {
           ['Created', when(j.createdAt, { ms: true, stacked: true })],
           ['Unique key', j.uniqueKey ? h('code', null, j.uniqueKey) : null],
           ['Replayed from', j.replayedFrom ? h('a', { href: `#/dlq/${encodeURIComponent(j.replayedFrom)}` }, h('code', { class: 'id' }, j.replayedFrom)) : null],
+          ['Tags', tagList(j.tags, '#/jobs')],
+          ['Trace', traceCell(j)],
         ])),
         payloadSection(j.payload))));
 }

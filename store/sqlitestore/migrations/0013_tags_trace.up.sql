@@ -1,4 +1,4 @@
--- Tags and trace context: pgstore's 0012_tags_trace in SQLite's dialect (tags as a JSON
+-- Tags and trace context: pgstore's 0013_tags_trace in SQLite's dialect (tags as a JSON
 -- array of strings, checked).
 ALTER TABLE jobs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'
     CONSTRAINT jobs_tags_array CHECK (json_valid(tags) AND json_type(tags) = 'array');
