@@ -239,6 +239,9 @@ func (c *cli) demoServe(ctx context.Context, client *sluice.Client, m *metrics.M
 	}, nil
 }
 
+// demoTags are the tags demo jobs carry, so that tag filters have something to find.
+var demoTags = [][]string{nil, {"region:eu"}, {"region:us"}, {"region:eu", "vip"}}
+
 // demoProducer enqueues rate jobs per second in batches of a tenth of a second, spread over
 // the apps and types. The first batch holds one job of every app and type.
 func demoProducer(ctx context.Context, client *sluice.Client, appIDs []string, rate int) error {
@@ -248,7 +251,7 @@ func demoProducer(ctx context.Context, client *sluice.Client, appIDs []string, r
 	var batch []sluice.NewJob
 	for _, app := range appIDs {
 		for _, t := range demoTypes {
-			batch = append(batch, sluice.NewJob{App: app, Type: t.name, Payload: map[string]int{"n": len(batch)}})
+			batch = append(batch, sluice.NewJob{App: app, Type: t.name, Payload: map[string]int{"n": len(batch)}, Tags: []string{"first-batch"}})
 		}
 	}
 	carry := 0.0
@@ -267,7 +270,8 @@ func demoProducer(ctx context.Context, client *sluice.Client, appIDs []string, r
 		batch = batch[:0]
 		for ; carry >= 1; carry-- {
 			t := demoTypes[rng.IntN(len(demoTypes))]
-			batch = append(batch, sluice.NewJob{App: appIDs[rng.IntN(len(appIDs))], Type: t.name, Payload: map[string]int{"n": n}})
+			batch = append(batch, sluice.NewJob{App: appIDs[rng.IntN(len(appIDs))], Type: t.name, Payload: map[string]int{"n": n},
+				Tags: demoTags[rng.IntN(len(demoTags))]})
 		}
 	}
 }
