@@ -61,9 +61,6 @@ func (c *Client) RedactPayload(jobType string, payload json.RawMessage) json.Raw
 	return c.redactor.Payload(jobType, payload)
 }
 
-// Redacting reports whether Config.Redact holds any rule.
-func (c *Client) Redacting() bool { return c.redactor != nil }
-
 // Store returns the client's store.
 func (c *Client) Store() store.Store { return c.store }
 
