@@ -54,7 +54,6 @@ type rule struct {
 // safe for concurrent use.
 type Redactor struct {
 	rules []rule
-	specs []string
 }
 
 // Parse reads rules; a bad one is a *store.FieldError naming field[i] and saying what is
@@ -71,20 +70,11 @@ func Parse(field string, specs []string) (*Redactor, error) {
 			return nil, store.Fieldf(name, "%s is not a redaction path: %s (write KEY.KEY, KEY[*].KEY, or TYPE:PATH)", validate.Quote(spec), err)
 		}
 		r.rules = append(r.rules, ru)
-		r.specs = append(r.specs, spec)
 	}
 	if len(r.rules) == 0 {
 		return nil, nil
 	}
 	return r, nil
-}
-
-// Rules returns the rules as they were given.
-func (r *Redactor) Rules() []string {
-	if r == nil {
-		return nil
-	}
-	return append([]string(nil), r.specs...)
 }
 
 func parseRule(spec string) (rule, error) {
