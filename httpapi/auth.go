@@ -33,7 +33,9 @@ type request struct {
 	op    sluice.ReplayOperation
 	// policy and report: the retention policy or trim report the path names.
 	policy sluice.RetentionPolicy
-	report sluice.TrimReport
+	// schedule: the periodic schedule the path names.
+	schedule sluice.ScheduleInfo
+	report   sluice.TrimReport
 }
 
 // The authorisation failures.
@@ -178,6 +180,8 @@ func (s *server) resolve(r *request, res resource) error {
 		return s.resolvePolicy(r)
 	case resourceReport:
 		return s.resolveReport(r)
+	case resourceSchedule:
+		return s.resolveSchedule(r)
 	}
 	return nil
 }

@@ -133,6 +133,15 @@ var samples = map[string]sample{
 	"POST /v1/retention/reports/{id}/dismiss": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
 		return call{method: "POST", path: "/v1/retention/reports/" + pick(tgt, b.walkReport, newID()) + "/dismiss"}
 	}},
+	"GET /v1/schedules": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "GET", path: "/v1/schedules?app=" + pick(tgt, "acme", "no-such-app")}
+	}},
+	"GET /v1/schedules/{id}": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "GET", path: "/v1/schedules/" + pick(tgt, b.walkSchedule, newID())}
+	}},
+	"DELETE /v1/schedules/{id}": {names: true, okStatus: 204, call: func(b *bundle, tgt target) call {
+		return call{method: "DELETE", path: "/v1/schedules/" + pick(tgt, b.walkSchedule, newID())}
+	}},
 	"GET /v1/stats":        {okStatus: 200, call: func(b *bundle, _ target) call { return call{method: "GET", path: "/v1/stats"} }},
 	"GET /v1/audit":        {okStatus: 200, call: func(b *bundle, _ target) call { return call{method: "GET", path: "/v1/audit"} }},
 	"GET /v1/openapi.json": {okStatus: 200, call: func(b *bundle, _ target) call { return call{method: "GET", path: "/v1/openapi.json"} }},
@@ -200,6 +209,7 @@ func TestRouteTableAuth(t *testing.T) {
 		// The retention policy and trim report the samples name (made first: dead-lettering
 		// runs a worker, whose upkeep would advance the replay operations below).
 		b.walkPolicy, b.walkReport = b.newPolicy(), b.newTrimReport()
+		b.walkSchedule = b.newSchedule()
 		// The replay operations the samples name, one per route that changes one.
 		b.walkReplays = map[string]string{"get": b.newReplay(false), "pause": b.newReplay(false),
 			"resume": b.newReplay(true), "cancel": b.newReplay(false)}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/store"
 )
 
 func TestMain(m *testing.M) {
@@ -67,6 +68,8 @@ type bundle struct {
 	walkReplays map[string]string
 	// walkPolicy and walkReport are an acme retention policy and trim report for the walk.
 	walkPolicy, walkReport string
+	// walkSchedule is an acme periodic schedule for the walk.
+	walkSchedule string
 }
 
 // fastConfig keeps the test worker's waits short; correctness never depends on it.
@@ -280,8 +283,12 @@ func (b *bundle) snapshot() string {
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	schedules, err := b.client.Schedules(b.ctx, "")
+	if err != nil {
+		b.t.Fatal(err)
+	}
 	raw, err := json.Marshal(map[string]any{"apps": apps, "jobs": b.allJobs(), "dlq": b.allDead(), "tokens": tokens, "audit": audit,
-		"retention": policies, "trimReports": reports.Items})
+		"retention": policies, "trimReports": reports.Items, "schedules": schedules})
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -451,6 +458,19 @@ func (b *bundle) newPolicy() string {
 		b.t.Fatal(err)
 	}
 	return p.ID.String()
+}
+
+// newSchedule stores an acme periodic schedule, as a started client registers one, and
+// returns its id.
+func (b *bundle) newSchedule() string {
+	b.t.Helper()
+	got, err := b.client.Store().SyncSchedules(b.ctx, []store.ScheduleDef{{ID: uuid.Must(uuid.NewV7()), AppID: b.acme.ID,
+		Name: "walk", Type: "walk.schedule", Cron: "0 3 * * *", TimeZone: "UTC", Queue: "default", MaxAttempts: 25,
+		Payload: json.RawMessage(`{}`), CatchUp: store.CatchUpLatest}})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return got[0].ID.String()
 }
 
 // newTrimReport makes retention delete one of two acme entries of its own type (by a max

@@ -468,6 +468,21 @@ func badInputs(b *bundle) []badCase {
 		post("all a string", "/v1/dlq/purge", `{"all":"true"}`, 400, "all"),
 		post("a replay field", "/v1/dlq/purge", `{"type":"email.send","rate":1}`, 400, "rate"))
 
+	// Periodic schedules.
+	const schedules = "GET /v1/schedules"
+	add(schedules,
+		q("unknown parameter", schedules, "/v1/schedules?x=1", 400, "x"),
+		q("unknown app", schedules, "/v1/schedules?app=no-such-app", 400, "app"),
+		q("app NUL", schedules, "/v1/schedules?app=%00", 400, "app"),
+		q("app injection", schedules, "/v1/schedules?app="+url.QueryEscape(`' OR '1'='1`), 400, "app"))
+	schedule := b.newSchedule()
+	add("GET /v1/schedules/{id}", q("a parameter", "GET /v1/schedules/{id}", "/v1/schedules/"+schedule+"?x=1", 400, "x"))
+	add("DELETE /v1/schedules/{id}", noBodyCases("", "DELETE", "/v1/schedules/"+schedule)...)
+	for _, id := range badIDs {
+		add("GET /v1/schedules/{id}", q("id "+id, "GET /v1/schedules/{id}", "/v1/schedules/"+id, 400, "id"))
+		add("DELETE /v1/schedules/{id}", badCase{name: "id " + id, c: call{method: "DELETE", path: "/v1/schedules/" + id}, status: 400, field: "id"})
+	}
+
 	// The audit log.
 	add("GET /v1/audit", listCases("", "/v1/audit", deadPage.NextCursor, "limit=5", nil)...)
 	return cs

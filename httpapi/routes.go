@@ -72,6 +72,8 @@ const (
 	resourcePolicy
 	// resourceReport: {id}, a trim report id. An app token sees its app's reports.
 	resourceReport
+	// resourceSchedule: {id}, a periodic schedule id. An app token sees its app's schedules.
+	resourceSchedule
 )
 
 // handler serves one route once its request is authorised and its resource resolved.
@@ -102,7 +104,7 @@ func (rt route) check() error {
 		return fmt.Errorf("route %s changes state but only asks for read access", name)
 	case rt.resource == resourceApp && !strings.Contains(rt.pattern, "{app}"),
 		(rt.resource == resourceJob || rt.resource == resourceEntry || rt.resource == resourceReplay ||
-			rt.resource == resourcePolicy || rt.resource == resourceReport) && !strings.Contains(rt.pattern, "{id}"):
+			rt.resource == resourcePolicy || rt.resource == resourceReport || rt.resource == resourceSchedule) && !strings.Contains(rt.pattern, "{id}"):
 		return fmt.Errorf("route %s names a resource its pattern lacks", name)
 	case rt.resource == resourceNone && strings.Contains(rt.pattern, "{"):
 		return fmt.Errorf("route %s has a path value but no resource to resolve it", name)
@@ -143,6 +145,9 @@ func (s *server) routeTable() []route {
 		{method: "DELETE", pattern: "/v1/retention/{id}", access: accessAdminWrite, resource: resourcePolicy, handler: s.deleteRetention},
 		{method: "GET", pattern: "/v1/retention/reports", access: accessAdminRead, handler: s.listTrimReports},
 		{method: "POST", pattern: "/v1/retention/reports/{id}/dismiss", access: accessAdminWrite, resource: resourceReport, handler: s.dismissTrimReport},
+		{method: "GET", pattern: "/v1/schedules", access: accessRead, handler: s.listSchedules},
+		{method: "GET", pattern: "/v1/schedules/{id}", access: accessRead, resource: resourceSchedule, handler: s.getSchedule},
+		{method: "DELETE", pattern: "/v1/schedules/{id}", access: accessWrite, resource: resourceSchedule, handler: s.deleteSchedule},
 		{method: "GET", pattern: "/v1/stats", access: accessRead, handler: s.stats},
 		{method: "GET", pattern: "/v1/audit", access: accessAdminRead, handler: s.listAudit},
 		{method: "GET", pattern: "/v1/alerts", access: accessRead, handler: s.listAlerts},

@@ -103,7 +103,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly one JSON document on stdout")
 	root.PersistentFlags().StringSliceVar(&c.redact, "redact", nil, "mask this payload field in output, like card.number or items[*].ssn (repeat, or separate with commas; default $"+redactEnv+")")
 	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(), c.dlqCommand(), c.tokensCommand(),
-		c.retentionCommand(), c.alertsCommand(), c.serveCommand(), c.demoCommand())
+		c.retentionCommand(), c.alertsCommand(), c.schedulesCommand(), c.serveCommand(), c.demoCommand())
 	return root
 }
 
