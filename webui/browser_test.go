@@ -3,6 +3,7 @@ package webui_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +27,7 @@ import (
 	"github.com/sluicehq/sluice/httpapi"
 	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/store"
+	"github.com/sluicehq/sluice/store/sqlitestore"
 	"github.com/sluicehq/sluice/webui"
 )
 
@@ -998,4 +1000,50 @@ func TestAlertsView(t *testing.T) {
 			b.shot("alerts")
 		})
 	}
+}
+
+// The Schedules view lists periodic schedules with their timing and state, a stale one
+// marked so, and an admin deletes the stale one after a confirmation.
+func TestSchedulesView(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testdb.SQLite(t))
+	app := f.app(t, "clockwork")
+	st := f.client.Store()
+	got, err := st.SyncSchedules(f.ctx, []store.ScheduleDef{
+		{ID: uuid.Must(uuid.NewV7()), AppID: app.ID, Name: "nightly", Type: "report.build", Cron: "0 3 * * *", TimeZone: "Europe/Berlin",
+			Queue: "default", MaxAttempts: 3, Payload: json.RawMessage(`{}`), CatchUp: store.CatchUpLatest},
+		{ID: uuid.Must(uuid.NewV7()), AppID: app.ID, Name: "gone", Type: "old.job", Every: 15 * time.Minute, TimeZone: "UTC",
+			Queue: "default", MaxAttempts: 25, Payload: json.RawMessage(`{}`), CatchUp: store.CatchUpNone},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.TickSchedule(f.ctx, store.TickParams{ScheduleID: got[0].ID, Tick: time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	// "gone" was last registered an hour ago: no process has it any more.
+	if _, err := st.(*sqlitestore.Store).DB().ExecContext(f.ctx, `UPDATE periodic_schedules SET seen_at = seen_at - 3600000000 WHERE name = 'gone'`); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t)
+	b.signIn(f.srv.URL, f.admin)
+	b.goTo("#/schedules")
+	b.waitRows(2)
+	nightly := fmt.Sprintf(`#schedules-table tr[data-id=%q]`, got[0].ID)
+	gone := fmt.Sprintf(`#schedules-table tr[data-id=%q]`, got[1].ID)
+	if s := b.text(nightly); !strings.Contains(s, "0 3 * * * (Europe/Berlin)") || !strings.Contains(s, "active") || !strings.Contains(s, "report.build") {
+		t.Errorf("the nightly row reads %q", s)
+	}
+	if s := b.text(gone); !strings.Contains(s, "every 15m0s") || !strings.Contains(s, "stale") || !strings.Contains(s, "no catch-up") {
+		t.Errorf("the stale row reads %q", s)
+	}
+	b.do("delete the stale schedule", chromedp.Click(chromedp.CSS(gone+" .delete-schedule")))
+	b.until("the confirmation", `document.querySelector('dialog #dialog-confirm') !== null`)
+	b.do("confirm", chromedp.Click(chromedp.CSS("dialog #dialog-confirm")))
+	b.waitRows(1)
+	if _, err := st.GetSchedule(f.ctx, got[1].ID); !errors.Is(err, sluice.ErrNotFound) {
+		t.Errorf("after the delete, GetSchedule = %v, want ErrNotFound", err)
+	}
+	b.checkClean()
 }

@@ -164,7 +164,7 @@ const appName = (id) => state.appNames.get(id) || id;
 
 // ---------------------------------------------------------------------------------------
 // Routing: #/ overview, #/dlq?filter, #/dlq/ID, #/groups?filter, #/jobs?filter, #/jobs/ID,
-// #/alerts?filter, #/apps (admins)
+// #/alerts?filter, #/schedules, #/apps (admins)
 
 const routes = [
   [/^\/$/, viewOverview],
@@ -175,6 +175,7 @@ const routes = [
   [/^\/jobs\/([^/]+)$/, viewJob],
   [/^\/alerts$/, viewAlerts],
   [/^\/apps$/, viewApps],
+  [/^\/schedules$/, viewSchedules],
 ];
 
 function currentRoute() {
@@ -309,7 +310,8 @@ async function signOut() {
 
 function topbar(path) {
   const s = state.session;
-  const nav = [['#/', 'Overview', /^\/$/], [state.lastList, 'Dead letters', /^\/dlq/], ['#/groups', 'Failure groups', /^\/groups/], ['#/jobs', 'Jobs', /^\/jobs/], ['#/alerts', 'Alerts', /^\/alerts/]];
+  const nav = [['#/', 'Overview', /^\/$/], [state.lastList, 'Dead letters', /^\/dlq/], ['#/groups', 'Failure groups', /^\/groups/], ['#/jobs', 'Jobs', /^\/jobs/],
+    ['#/schedules', 'Schedules', /^\/schedules/], ['#/alerts', 'Alerts', /^\/alerts/]];
   if (s.admin) nav.push(['#/apps', 'Apps', /^\/apps/]);
   const who = s.admin ? 'admin' : `app ${s.appName || appName(s.appId)}`;
   return h('header', { class: 'topbar' },
@@ -1358,6 +1360,53 @@ async function viewAlerts(main, params, ctx) {
       if (ctx.alive()) messages.replaceChildren(errorBox(err, form));
     } finally {
       more.disabled = false;
+// Periodic schedules
+
+// scheduleWhen is a schedule's cron expression and time zone, or its interval.
+const scheduleWhen = (s) => (s.cron ? `${s.cron} (${s.timeZone})` : `every ${s.every}`);
+
+async function viewSchedules(main, _params, ctx) {
+  main.append(pageHead('Schedules', 'Periodic jobs: each tick enqueues one job. A stale schedule is registered by no running process, so nothing ticks it.'));
+  const messages = h('div', { class: 'messages' });
+  const tbody = h('tbody');
+  main.append(messages, h('div', { class: 'card flush' }, h('table', { class: 'grid rows schedules', id: 'schedules-table' },
+    h('thead', null, h('tr', null, ['App', 'Name', 'Type', 'When', 'Last tick', 'Next tick', 'Ticks', 'State', ''].map((c) =>
+      h('th', { scope: 'col', class: c === 'Ticks' ? 'num' : null }, c)))),
+    tbody)));
+  async function load() {
+    try {
+      const list = await api('GET', '/v1/schedules');
+      if (!ctx.alive()) return;
+      const items = list.items || [];
+      tbody.replaceChildren(...items.map((s) => h('tr', { dataset: { id: s.id } },
+        h('td', { class: 'app' }, appName(s.appId)),
+        h('td', { class: 'name' }, s.name),
+        h('td', { class: 'type' }, h('a', { href: `#/jobs?${new URLSearchParams({ app: appName(s.appId), type: s.type })}`, title: 'Jobs of this type' }, s.type)),
+        h('td', { class: 'when-spec' }, scheduleWhen(s), s.catchUp === 'none' ? h('span', { class: 'muted small', title: 'A tick found more than a minute late is skipped.' }, ' · no catch-up') : null),
+        h('td', { class: 'when-cell' }, s.lastTickAt ? when(s.lastTickAt, { stacked: true }) : h('span', { class: 'muted' }, '—')),
+        h('td', { class: 'when-cell' }, s.nextTickAt && !s.stale ? when(s.nextTickAt, { stacked: true }) : h('span', { class: 'muted' }, '—')),
+        h('td', { class: 'num', title: `${fmtInt(s.ticksSkipped)} skipped by the catch-up policy` }, `${fmtInt(s.ticksEnqueued)} / ${fmtInt(s.ticksSkipped)} skipped`),
+        h('td', null, s.stale
+          ? h('span', { class: 'badge dead', title: `Last registered ${fmtUTC(s.seenAt)}` }, 'stale')
+          : h('span', { class: 'badge ok' }, 'active')),
+        h('td', null, canWrite() ? h('button', { type: 'button', class: 'ghost small delete-schedule', onclick: () => remove(s) }, 'Delete') : null))));
+      if (!items.length) tbody.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: '9' }, 'No periodic schedules. Register one in Go with client.Periodic.')));
+    } catch (err) {
+      if (ctx.alive()) messages.replaceChildren(errorBox(err));
+    }
+  }
+  async function remove(s) {
+    const done = await dialog({
+      title: `Delete schedule ${s.name}?`,
+      body: [h('p', null, s.stale
+        ? 'No running process registers it: it is not ticking. Deleting it removes it and its last tick.'
+        : 'A running process still registers it: it will register it again within a minute, starting afresh from its next tick.')],
+      confirmLabel: 'Delete', danger: true,
+      onConfirm: () => api('DELETE', `/v1/schedules/${encodeURIComponent(s.id)}`),
+    });
+    if (done && ctx.alive()) {
+      messages.replaceChildren(notice('ok', `Deleted schedule ${s.name}.`));
+      await load();
     }
   }
   await load();
