@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sluicehq/sluice"
+	"github.com/sluicehq/sluice/store"
 )
 
 // page is a listing's JSON.
@@ -452,4 +453,33 @@ func TestClassify(t *testing.T) {
 			t.Errorf("a 500 shows its detail: %q", e.msg)
 		}
 	}
+}
+
+// TestSchedulesListing: GET /v1/schedules shows an admin every app's schedules and an app
+// token only its own app's, with their next tick; GET /v1/schedules/{id} shows one.
+func TestSchedulesListing(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, dbURL string) {
+		b := setup(t, dbURL, Options{})
+		acme := b.newSchedule()
+		if _, err := b.client.Store().SyncSchedules(b.ctx, []store.ScheduleDef{{ID: uuid.Must(uuid.NewV7()), AppID: b.globex.ID,
+			Name: "quarter", Type: "ping", Every: 15 * time.Minute, TimeZone: "UTC", Queue: "default", MaxAttempts: 25,
+			Payload: json.RawMessage(`{}`), CatchUp: store.CatchUpNone}}); err != nil {
+			t.Fatal(err)
+		}
+		var all, mine sluice.Page[sluice.ScheduleInfo]
+		b.send(call{method: "GET", path: "/v1/schedules", token: b.admin}).decode(t, &all)
+		if len(all.Items) != 2 {
+			t.Fatalf("admin sees %d schedules, want 2", len(all.Items))
+		}
+		b.send(call{method: "GET", path: "/v1/schedules", token: b.globexTok}).decode(t, &mine)
+		if len(mine.Items) != 1 || mine.Items[0].Name != "quarter" || mine.Items[0].AppID != b.globex.ID || mine.Items[0].NextTickAt == nil {
+			t.Fatalf("globex's token sees %+v, want only its own schedule, with a next tick", mine.Items)
+		}
+		var one sluice.ScheduleInfo
+		b.send(call{method: "GET", path: "/v1/schedules/" + acme, token: b.admin}).decode(t, &one)
+		if one.ID.String() != acme || one.Cron != "0 3 * * *" || one.Stale {
+			t.Fatalf("GET /v1/schedules/%s = %+v", acme, one)
+		}
+	})
 }
