@@ -1360,6 +1360,12 @@ async function viewAlerts(main, params, ctx) {
       if (ctx.alive()) messages.replaceChildren(errorBox(err, form));
     } finally {
       more.disabled = false;
+    }
+  }
+  await load();
+}
+
+// ---------------------------------------------------------------------------------------
 // Periodic schedules
 
 // scheduleWhen is a schedule's cron expression and time zone, or its interval.
