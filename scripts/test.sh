@@ -66,4 +66,4 @@ ensure_postgres
 ensure_chromium
 ensure_pgbouncer
 go vet ./...
-go test -race -count=1 -timeout 12m ./... "$@"
+go test -race -count=1 -timeout 30m ./... "$@"
