@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/sluicehq/sluice/test/chaos/worker/event"
@@ -15,10 +16,16 @@ import (
 const previousRelease = "8764be0520284f78b7e77e7c5369a8c401323ce2"
 
 // TestRollingUpgrade is a rolling upgrade in miniature: the schema is migrated by this
-// release, then a worker built from the previous release's source (git history) and one of
-// this release work the same jobs side by side. Both must take jobs, and every job must end in
-// exactly one final state with the history the checker demands (no loss, no phantom, no
-// overlap, one DLQ entry per dead job with its whole history).
+// release, a worker built from the previous release's source (git history) takes jobs, a
+// worker of this release joins it on the same schema while those jobs are in flight, and the
+// previous release's worker is then stopped (SIGTERM) the way a rollout retires it; jobs
+// enqueued after that are this release's alone. Every job must end in exactly one final state
+// with the history the checker demands (no loss, no phantom, no overlap, one DLQ entry per dead
+// job with its whole history), including the jobs one release started and the other retried.
+//
+// The sequence, not luck, makes both releases work jobs: on SQLite one process can win every
+// claim while the other waits on the file lock, so "both ran side by side and both took some"
+// would be a coin toss there.
 func TestRollingUpgrade(t *testing.T) {
 	t.Parallel()
 	oldBin := buildPreviousWorker(t)
@@ -26,9 +33,8 @@ func TestRollingUpgrade(t *testing.T) {
 		c := newCluster(t, url)
 		old := c.spawnBinary(oldBin)
 		c.waitForLog(old, "chaos worker ready")
-		cur := c.startWorker()
 		n := scaled(300)
-		ids := c.enqueue(n, 3, func(i int) event.Args {
+		args := func(i int) event.Args {
 			a := event.Args{SleepMs: 5 + i%20}
 			switch {
 			case i%10 == 0:
@@ -37,21 +43,32 @@ func TestRollingUpgrade(t *testing.T) {
 				a.FailAttempts = 3 // dead-lettered
 			}
 			return a
-		})
-		c.waitFinished(n)
-		events := c.events()
-		check(t, ids, c.snapshot(), events)
-		starts := map[int]int{}
-		for _, e := range events {
-			if e.Event == "start" {
-				starts[e.PID]++
-			}
 		}
+		ids := c.enqueue(n/2, 3, args)
+		c.waitFor("the previous release to start a job", func() bool { return c.starts()[old.pid()] > 0 })
+		cur := c.startWorker()
+		old.signal(syscall.SIGTERM)
+		c.waitExit(old)
+		ids = append(ids, c.enqueue(n-n/2, 3, func(i int) event.Args { return args(n/2 + i) })...)
+		c.waitFinished(n)
+		check(t, ids, c.snapshot(), c.events())
+		starts := c.starts()
 		if starts[old.pid()] == 0 || starts[cur.pid()] == 0 {
 			t.Fatalf("both releases must work jobs: previous release %d starts, this release %d", starts[old.pid()], starts[cur.pid()])
 		}
 		t.Logf("job starts: previous release %d, this release %d", starts[old.pid()], starts[cur.pid()])
 	})
+}
+
+// starts counts the job starts in the history by worker process id.
+func (c *cluster) starts() map[int]int {
+	starts := map[int]int{}
+	for _, e := range c.events() {
+		if e.Event == "start" {
+			starts[e.PID]++
+		}
+	}
+	return starts
 }
 
 // buildPreviousWorker extracts the previous release from git and builds its chaos worker.
