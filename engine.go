@@ -42,6 +42,8 @@ type engine struct {
 	// to look for them now.
 	client     *Client
 	replayWake chan struct{}
+	// renewNow prompts the heartbeat to renew at once: a cancel was asked for.
+	renewNow chan struct{}
 
 	fetchCancel context.CancelFunc // stops producers
 	jobsCtx     context.Context    // parent of every handler's context
@@ -107,6 +109,7 @@ func (c *Client) Start(ctx context.Context) error {
 		client:    c,
 
 		replayWake: make(chan struct{}, 1),
+		renewNow:   make(chan struct{}, 1),
 	}
 	for t, h := range c.handlers {
 		e.handlers[t] = h

@@ -22,6 +22,11 @@ var (
 	ErrTxType = store.ErrTxType
 	// ErrStopped: the client is stopped (or was never started) and cannot do this.
 	ErrStopped = errors.New("sluice: client is not running")
+	// ErrAppDisabled: the app is disabled (DisableApp), so its jobs cannot be enqueued.
+	ErrAppDisabled = store.ErrAppDisabled
+	// ErrCancelRequested is the cause (context.Cause) of a handler's context when an operator
+	// cancelled its running job (CancelJob).
+	ErrCancelRequested = errors.New("sluice: an operator cancelled the job")
 )
 
 // FieldError is a rejected input: Field names it as the caller spelled it ("payload",

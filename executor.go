@@ -89,6 +89,9 @@ func (e *engine) outcome(a *attempt, h *handler, err error) store.Finish {
 		f.Outcome, f.Delay = store.OutcomeSnooze, snooze.delay
 	case errors.As(err, &cancel):
 		f.Outcome, f.Error = store.OutcomeCancel, errorText(err)
+	case errors.Is(context.Cause(a.ctx), ErrCancelRequested):
+		f.Outcome = store.OutcomeCancel
+		f.Error = validate.ErrorText("cancelled by an operator while it ran; the handler returned: "+err.Error(), validate.MaxErrorBytes)
 	case errors.Is(context.Cause(a.ctx), errShutdown):
 		f.Outcome = store.OutcomeRelease
 	default:

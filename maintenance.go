@@ -7,15 +7,18 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sluicehq/sluice/internal/clock"
+	"github.com/sluicehq/sluice/store"
 )
 
 // rescueBatch bounds how many expired leases one rescue transaction handles.
 const rescueBatch = 1000
 
-// heartbeat renews the leases of every attempt between claim and applied outcome. An attempt
-// whose lease is found gone has its context cancelled and leaves the set the heartbeat renews:
-// the job is someone else's now, and a lost lease never comes back, however long a handler
-// that ignores its context keeps running.
+// heartbeat renews the leases of every attempt between claim and applied outcome, every
+// HeartbeatInterval and at once when a cancel notice arrives. An attempt whose lease is found
+// gone has its context cancelled and leaves the set the heartbeat renews: the job is someone
+// else's now, and a lost lease never comes back, however long a handler that ignores its
+// context keeps running. An attempt whose job an operator asked to cancel has its context
+// cancelled with ErrCancelRequested and stays in the set until its outcome is applied.
 func (e *engine) heartbeat(ctx context.Context) {
 	t := time.NewTicker(e.cfg.HeartbeatInterval)
 	defer t.Stop()
@@ -24,33 +27,54 @@ func (e *engine) heartbeat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-e.renewNow:
 		}
 		leases := e.running.leases()
 		if len(leases) == 0 {
 			continue
 		}
-		held, err := e.st.ExtendLeases(ctx, leases, e.cfg.LeaseDuration)
+		renewal, err := e.st.ExtendLeases(ctx, leases, e.cfg.LeaseDuration)
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Warn("sluice: renewing leases failed; will retry", "leases", len(leases), "error", err)
 			}
 			continue
 		}
-		heldSet := make(map[uuid.UUID]bool, len(held))
-		for _, id := range held {
+		heldSet := make(map[uuid.UUID]bool, len(renewal.Held))
+		for _, id := range renewal.Held {
 			heldSet[id] = true
 		}
+		cancelSet := make(map[uuid.UUID]bool, len(renewal.CancelRequested))
+		for _, id := range renewal.CancelRequested {
+			cancelSet[id] = true
+		}
 		for _, l := range leases {
-			if heldSet[l.JobID] {
-				continue
-			}
 			a := e.running.get(l)
 			if a == nil || a.finished.Load() {
 				continue // finished between the snapshot and the renewal
 			}
-			a.cancel(errLeaseLost)
-			e.running.remove(a)
-			e.log.Warn("sluice: lease lost; cancelling the attempt", jobAttrs(&a.job)...)
+			switch {
+			case !heldSet[l.JobID]:
+				a.cancel(errLeaseLost)
+				e.running.remove(a)
+				e.log.Warn("sluice: lease lost; cancelling the attempt", jobAttrs(&a.job)...)
+			case cancelSet[l.JobID] && a.ctx.Err() == nil:
+				a.cancel(ErrCancelRequested)
+				e.log.Info("sluice: an operator asked to cancel the job; cancelling the attempt", jobAttrs(&a.job)...)
+			}
+		}
+	}
+}
+
+// notice acts on a notification: new jobs wake the producers, a cancel request the heartbeat.
+func (e *engine) notice(n store.Notice) {
+	switch n {
+	case store.NoticeJobs:
+		e.wakeAll()
+	case store.NoticeCancel:
+		select {
+		case e.renewNow <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -95,7 +119,7 @@ func (e *engine) listener(ctx context.Context) {
 	for ctx.Err() == nil {
 		started := clock.Now()
 		e.log.Debug("sluice: listening for job notifications")
-		err := e.st.ListenForJobs(ctx, e.wakeAll)
+		err := e.st.ListenForJobs(ctx, e.notice)
 		if ctx.Err() != nil {
 			return
 		}

@@ -373,6 +373,12 @@ func (s *scheduler) step(ctx context.Context, i int, now time.Time) error {
 		}
 	}
 	res, err := s.e.st.TickSchedule(ctx, p)
+	if errors.Is(err, ErrAppDisabled) && p.Job != nil {
+		// The app is disabled: the tick passes, counted as skipped.
+		p.Job = nil
+		p.Skipped++
+		res, err = s.e.st.TickSchedule(ctx, p)
+	}
 	if errors.Is(err, ErrNotFound) {
 		s.synced = time.Time{} // deleted by an operator: register it again on the next pass
 		s.e.log.Warn("sluice: a periodic schedule was deleted while this client runs it; registering it again",

@@ -18,6 +18,9 @@ type App struct {
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
 	AppLimits
+	// DisabledAt is when the app was disabled, if it is: its jobs are not claimed and none can
+	// be enqueued.
+	DisabledAt *time.Time `json:"disabledAt,omitempty"`
 }
 
 // AppLimits bound how much of the workers one app may take, across every worker process;
@@ -99,6 +102,9 @@ type Job struct {
 	Tags []string `json:"tags,omitempty"`
 	// Trace is the trace context of the span that enqueued the job, if there was one.
 	Trace *TraceContext `json:"trace,omitempty"`
+	// CancelRequestedAt is when an operator asked to cancel the job while it ran (CancelJob);
+	// it ends cancelled unless its attempt succeeds.
+	CancelRequestedAt *time.Time `json:"cancelRequestedAt,omitempty"`
 }
 
 // DeadJob is a dead-letter entry: a job that exhausted its attempts or failed permanently, moved

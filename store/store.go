@@ -57,9 +57,10 @@ type Store interface {
 	// run_at, id order, skipping rows other workers hold. Each becomes running with attempts
 	// incremented, the lease token and a lease of LeaseDuration from now.
 	ClaimJobs(ctx context.Context, params ClaimParams) ([]Job, error)
-	// ExtendLeases renews the leases still held and returns their job ids; a lease missing from
-	// the result was lost (rescued, or the job changed by someone else).
-	ExtendLeases(ctx context.Context, leases []Lease, duration time.Duration) ([]uuid.UUID, error)
+	// ExtendLeases renews the leases still held and returns their job ids, and which of them an
+	// operator asked to cancel; a lease missing from Held was lost (rescued, or the job changed
+	// by someone else).
+	ExtendLeases(ctx context.Context, leases []Lease, duration time.Duration) (LeaseRenewal, error)
 	// FinishJobs applies the outcome of finished attempts, each fenced by its lease: an attempt
 	// whose lease is no longer held changes nothing and reports false. Dead-lettering moves the
 	// job and inserts its job_dlq entry in one transaction.
@@ -70,10 +71,12 @@ type Store interface {
 	// insert refused, say) holds back none of the others: the result counts those rescued, and
 	// the error names the jobs that were not, which stay running until a later call.
 	RescueExpired(ctx context.Context, limit int) (RescueResult, error)
-	// ListenForJobs calls wake whenever another connection makes a job ready (PostgreSQL
-	// LISTEN/NOTIFY), until ctx ends or the connection fails. Notifications are hints only.
-	// A backend without cross-process notifications blocks until ctx ends and returns nil.
-	ListenForJobs(ctx context.Context, wake func()) error
+	// ListenForJobs calls wake whenever another connection makes a job ready (NoticeJobs) or
+	// asks to cancel a running job (NoticeCancel) — PostgreSQL LISTEN/NOTIFY — until ctx ends
+	// or the connection fails. Notifications are hints only: polling and lease renewal find
+	// the same. A backend without cross-process notifications blocks until ctx ends and
+	// returns nil.
+	ListenForJobs(ctx context.Context, wake func(Notice)) error
 
 	// ListDead returns entries matching the filter, newest first (id descending), after the
 	// page's cursor id.
@@ -140,12 +143,26 @@ type Store interface {
 	// Periodic is the durable state of periodic schedules: definitions and last ticks.
 	Periodic
 
+	// Control cancels, retries and deletes jobs, pauses scopes and disables apps.
+	Control
+
 	// Health reports what an operator watches in the database itself: table sizes and dead
 	// rows, transaction-id age, and settings that weaken durability. It expects a migrated
 	// schema. On SQLite it counts rows and reads the tables' pages, so it is meant for
 	// start-up and metric scrapes, not for every job.
 	Health(ctx context.Context) (Health, error)
 }
+
+// Notice is what a notification from ListenForJobs says.
+type Notice int
+
+// The notices.
+const (
+	// NoticeJobs: jobs became ready; claim now.
+	NoticeJobs Notice = iota + 1
+	// NoticeCancel: an operator asked to cancel a running job; renew leases now to learn which.
+	NoticeCancel
+)
 
 // ExternalTx is a transaction the caller began on the store's own database and passes to
 // InsertJobs: a pgx.Tx for PostgreSQL, a *sql.Tx for SQLite. Nil means the store uses its own.

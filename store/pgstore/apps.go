@@ -58,7 +58,7 @@ func oneApp(rows pgx.Rows) (store.App, error) {
 
 func scanApp(row pgx.CollectableRow) (store.App, error) {
 	var a store.App
-	err := row.Scan(&a.ID, &a.Name, &a.CreatedAt, &a.MaxRunning, &a.Rate, &a.Burst)
-	a.CreatedAt = a.CreatedAt.UTC()
+	err := row.Scan(&a.ID, &a.Name, &a.CreatedAt, &a.MaxRunning, &a.Rate, &a.Burst, &a.DisabledAt)
+	a.CreatedAt, a.DisabledAt = a.CreatedAt.UTC(), utcPtr(a.DisabledAt)
 	return a, err
 }

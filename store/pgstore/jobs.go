@@ -83,6 +83,11 @@ func (s *Store) insertJobs(ctx context.Context, db querier, jobs []store.InsertJ
 		if len(skipped) == 0 {
 			break
 		}
+		if len(inserted) == 0 {
+			if err := disabledApps(ctx, db, jobs, skipped); err != nil {
+				return nil, err
+			}
+		}
 		live, err := s.liveByUniqueKey(ctx, db, jobs, skipped)
 		if err != nil {
 			return nil, err
@@ -98,6 +103,24 @@ func (s *Store) insertJobs(ctx context.Context, db querier, jobs []store.InsertJ
 		}
 	}
 	return results, nil
+}
+
+// disabledApps returns store.AppDisabled naming the first disabled app of the jobs at idx, if
+// one is: the insert then inserted nothing.
+func disabledApps(ctx context.Context, db querier, jobs []store.InsertJob, idx []int) error {
+	apps := make([]uuid.UUID, len(idx))
+	for k, i := range idx {
+		apps[k] = jobs[i].AppID
+	}
+	rows, _ := db.Query(ctx, q.Get("DisabledApps"), apps)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	if len(names) > 0 {
+		return store.AppDisabled(names[0])
+	}
+	return nil
 }
 
 func (s *Store) insertBatch(ctx context.Context, db querier, jobs []store.InsertJob, idx []int, notify bool) (map[uuid.UUID]store.Job, error) {
@@ -221,7 +244,7 @@ func scanJob(row pgx.CollectableRow) (store.Job, error) {
 	err := row.Scan(&j.ID, &j.AppID, &j.Type, &j.Queue, &j.Priority, (*[]byte)(&j.Payload), &status,
 		&j.Attempts, &j.MaxAttempts, &lastError, &history, &j.RunAt, &j.StartedAt,
 		&j.CompletedAt, &j.CreatedAt, &uniqueKey, &j.ReplayedFrom, &j.LeaseToken, &j.LeaseExpiresAt,
-		&j.Tags, &traceparent, &tracestate)
+		&j.Tags, &traceparent, &tracestate, &j.CancelRequestedAt)
 	if err != nil {
 		return j, err
 	}
@@ -241,6 +264,7 @@ func scanJob(row pgx.CollectableRow) (store.Job, error) {
 	}
 	j.RunAt, j.CreatedAt = j.RunAt.UTC(), j.CreatedAt.UTC()
 	j.StartedAt, j.CompletedAt, j.LeaseExpiresAt = utcPtr(j.StartedAt), utcPtr(j.CompletedAt), utcPtr(j.LeaseExpiresAt)
+	j.CancelRequestedAt = utcPtr(j.CancelRequestedAt)
 	return j, nil
 }
 

@@ -170,7 +170,7 @@ func TestLongSchemaName(t *testing.T) {
 	woke := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.ListenForJobs(listenCtx, func() {
+		done <- s.ListenForJobs(listenCtx, func(store.Notice) {
 			select {
 			case woke <- struct{}{}:
 			default:
@@ -265,7 +265,7 @@ func testListenURL(t *testing.T, bouncer *testdb.PgBouncer) {
 	listenCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.ListenForJobs(listenCtx, func() { wakes <- struct{}{} })
+		done <- s.ListenForJobs(listenCtx, func(store.Notice) { wakes <- struct{}{} })
 	}()
 	defer func() {
 		stop()

@@ -10,17 +10,17 @@
 
 -- name: CreateApp
 INSERT INTO apps (id, name) VALUES ($1, $2)
-RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at;
 
 -- name: ListApps
 -- Byte order, as on SQLite, whatever the database's default collation.
-SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps ORDER BY name COLLATE "C";
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at FROM apps ORDER BY name COLLATE "C";
 
 -- name: GetApp
-SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps WHERE id = $1;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at FROM apps WHERE id = $1;
 
 -- name: GetAppByName
-SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps WHERE name = $1;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at FROM apps WHERE name = $1;
 
 -- name: SetAppLimits
 -- Zero means no limit. A new rate starts with a full bucket.
@@ -31,7 +31,7 @@ SET max_running = nullif($2, 0),
     rate_tokens = NULL,
     rate_updated_at = NULL
 WHERE id = $1
-RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at;
 
 -- ============================================================================================
 -- Jobs
@@ -41,7 +41,8 @@ RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_seco
 -- One row per array element. A job whose unique key is held by a live job of its app is
 -- skipped; the caller then looks that job up. Only what the database decided comes back: the
 -- caller has the rest. $11 holds each job's tags as the text of a JSON array (NULL for none),
--- $12 and $13 its trace context (NULL for none).
+-- $12 and $13 its trace context (NULL for none). Nothing is inserted when one of the apps is
+-- disabled; the caller then finds which (DisabledApps).
 INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from,
                   tags, traceparent, tracestate)
 SELECT t.id, t.app_id, t.type, t.queue, t.priority, t.payload::jsonb, t.max_attempts,
@@ -51,6 +52,7 @@ FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::smallint[], $6::
             $7::integer[], $8::timestamptz[], $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[])
      AS t(id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from,
           tags, traceparent, tracestate)
+WHERE NOT EXISTS (SELECT 1 FROM apps WHERE id = ANY($2::uuid[]) AND disabled_at IS NOT NULL)
 ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
 DO NOTHING
 RETURNING id, run_at, created_at;
@@ -58,10 +60,14 @@ RETURNING id, run_at, created_at;
 -- name: GetLiveJobsByUniqueKey
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at, tags, traceparent, tracestate
+       lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at
 FROM jobs
 WHERE (app_id, unique_key) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))
   AND unique_key IS NOT NULL AND status IN ('pending', 'running');
+
+-- name: DisabledApps
+-- Which of these apps are disabled, by name.
+SELECT name FROM apps WHERE id = ANY($1::uuid[]) AND disabled_at IS NOT NULL ORDER BY name;
 
 -- name: NotifyJobs
 -- A payload-free wake-up for workers; PostgreSQL folds repeats within a transaction into one.
@@ -70,14 +76,14 @@ SELECT pg_notify($1, '');
 -- name: GetJob
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at, tags, traceparent, tracestate
+       lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at
 FROM jobs WHERE id = $1;
 
 -- name: ListJobs
 -- Keyset paging, newest first. Zero-valued filters match everything; $6 is a tag.
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at, tags, traceparent, tracestate
+       lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at
 FROM jobs
 WHERE ($1::uuid IS NULL OR app_id = $1)
   AND ($2::text = '' OR type = $2)
@@ -122,8 +128,14 @@ SELECT id FROM apps WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE;
 -- ClaimJobs for an app with limits, locked by LockApps earlier in the claim's transaction (so
 -- this statement's snapshot sees every claim that held the lock before): its share is cut to
 -- what max_running leaves free and to the whole tokens its bucket holds once refilled at
--- rate_per_second up to rate_burst; the tokens taken are spent.
-WITH app AS (
+-- rate_per_second up to rate_burst; the tokens taken are spent. claimable is as in ClaimJobs.
+WITH claimable AS (
+    SELECT array_agg(t.type) AS types
+    FROM unnest($2::text[]) AS t(type)
+    WHERE NOT EXISTS (SELECT 1 FROM apps WHERE id = $6 AND disabled_at IS NOT NULL)
+      AND NOT EXISTS (SELECT 1 FROM pauses AS p
+                      WHERE (p.app_id IS NULL OR p.app_id = $6) AND p.queue IN ('', $1) AND p.type IN ('', t.type))
+), app AS (
     SELECT max_running,
            CASE WHEN rate_per_second IS NOT NULL THEN
                least(rate_burst::float8, coalesce(rate_tokens, rate_burst) +
@@ -139,7 +151,8 @@ WITH app AS (
     FROM app
 ), picked AS (
     SELECT id FROM jobs
-    WHERE status = 'pending' AND queue = $1 AND app_id = $6 AND run_at <= now() AND type = ANY($2::text[])
+    WHERE status = 'pending' AND queue = $1 AND app_id = $6 AND run_at <= now()
+      AND type = ANY((SELECT types FROM claimable))
     ORDER BY priority, run_at, id
     LIMIT greatest(0, (SELECT n FROM allowed))
     FOR UPDATE SKIP LOCKED
@@ -161,14 +174,24 @@ WHERE j.id = ANY(ARRAY(SELECT id FROM picked))
 RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.status, j.attempts,
           j.max_attempts, j.last_error, j.error_history, j.run_at, j.started_at, j.completed_at,
           j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at, j.tags,
-          j.traceparent, j.tracestate;
+          j.traceparent, j.tracestate, j.cancel_requested_at;
 
 -- name: ClaimJobs
 -- Take one app's share of a claim: its due pending jobs of one queue and the worker's types,
--- in priority order, skipping rows others hold (jobs_fair).
-WITH picked AS (
+-- in priority order, skipping rows others hold (jobs_fair). claimable is the worker's types
+-- less those a pause covers for this app and queue — none if the app is disabled — worked out
+-- once per statement, so a paused type's backlog is never walked. Reading pauses here is
+-- what makes Pause strict: it locks the table against this statement (SetPaused).
+WITH claimable AS (
+    SELECT array_agg(t.type) AS types
+    FROM unnest($2::text[]) AS t(type)
+    WHERE NOT EXISTS (SELECT 1 FROM apps WHERE id = $6 AND disabled_at IS NOT NULL)
+      AND NOT EXISTS (SELECT 1 FROM pauses AS p
+                      WHERE (p.app_id IS NULL OR p.app_id = $6) AND p.queue IN ('', $1) AND p.type IN ('', t.type))
+), picked AS (
     SELECT id FROM jobs
-    WHERE status = 'pending' AND queue = $1 AND app_id = $6 AND run_at <= now() AND type = ANY($2::text[])
+    WHERE status = 'pending' AND queue = $1 AND app_id = $6 AND run_at <= now()
+      AND type = ANY((SELECT types FROM claimable))
     ORDER BY priority, run_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -184,14 +207,15 @@ WHERE j.id = picked.id
 RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.status, j.attempts,
           j.max_attempts, j.last_error, j.error_history, j.run_at, j.started_at, j.completed_at,
           j.created_at, j.unique_key, j.replayed_from, j.lease_token, j.lease_expires_at, j.tags,
-          j.traceparent, j.tracestate;
+          j.traceparent, j.tracestate, j.cancel_requested_at;
 
 -- name: ExtendLeases
+-- Renews the leases still held, and tells which of those jobs an operator asked to cancel.
 UPDATE jobs AS j
 SET lease_expires_at = now() + $3 * interval '1 millisecond'
 FROM unnest($1::uuid[], $2::uuid[]) AS l(id, token)
 WHERE j.id = l.id AND j.lease_token = l.token
-RETURNING j.id;
+RETURNING j.id, j.cancel_requested_at IS NOT NULL;
 
 -- name: CompleteJobs
 UPDATE jobs AS j
@@ -201,9 +225,11 @@ WHERE j.id = f.id AND j.lease_token = f.token
 RETURNING j.id;
 
 -- name: RetryJobs
--- A failed attempt with attempts left: record the error, wait the backoff.
+-- A failed attempt with attempts left: record the error, wait the backoff — or, when an
+-- operator asked to cancel the job, end it cancelled.
 UPDATE jobs AS j
-SET status = 'pending',
+SET status = CASE WHEN j.cancel_requested_at IS NULL THEN 'pending' ELSE 'cancelled' END,
+    completed_at = CASE WHEN j.cancel_requested_at IS NULL THEN NULL ELSE now() END,
     lease_token = NULL,
     lease_expires_at = NULL,
     run_at = now() + f.delay_ms * interval '1 millisecond',
@@ -215,9 +241,11 @@ WHERE j.id = f.id AND j.lease_token = f.token
 RETURNING j.id;
 
 -- name: ReleaseJobs
--- Snoozed or interrupted by shutdown: due again after the delay, the attempt given back.
+-- Snoozed or interrupted by shutdown: due again after the delay, the attempt given back — or,
+-- when an operator asked to cancel the job, ended cancelled.
 UPDATE jobs AS j
-SET status = 'pending',
+SET status = CASE WHEN j.cancel_requested_at IS NULL THEN 'pending' ELSE 'cancelled' END,
+    completed_at = CASE WHEN j.cancel_requested_at IS NULL THEN NULL ELSE now() END,
     lease_token = NULL,
     lease_expires_at = NULL,
     attempts = j.attempts - 1,
@@ -242,27 +270,41 @@ RETURNING j.id;
 -- name: DeadLetterJobs
 -- The job leaves jobs and its entry enters job_dlq in this one statement: both or neither.
 -- $5 are the signatures of the errors (internal/signature), computed by the caller. A job that
--- was a replay carries its entry into the new one's replay_of (the replay-loop flag).
+-- was a replay carries its entry into the new one's replay_of (the replay-loop flag). A job an
+-- operator asked to cancel ends cancelled instead, with the error recorded.
 WITH f AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[]) AS f(id, token, error, dead_id, signature)
+), cancelled AS (
+    UPDATE jobs AS j
+    SET status = 'cancelled', completed_at = now(), lease_token = NULL, lease_expires_at = NULL,
+        last_error = f.error,
+        error_history = j.error_history || jsonb_build_array(jsonb_build_object(
+            'error', f.error, 'timestamp', floor(extract(epoch FROM now()) * 1000)::bigint))
+    FROM f
+    WHERE j.id = f.id AND j.lease_token = f.token AND j.cancel_requested_at IS NOT NULL
+    RETURNING j.id
 ), moved AS (
     DELETE FROM jobs AS j
     USING f
-    WHERE j.id = f.id AND j.lease_token = f.token
+    WHERE j.id = f.id AND j.lease_token = f.token AND j.cancel_requested_at IS NULL
     RETURNING j.id, j.app_id, j.type, j.queue, j.priority, j.payload, j.attempts, j.max_attempts,
               j.unique_key, j.error_history, f.error, f.dead_id, f.signature, j.replayed_from,
               j.tags, j.traceparent, j.tracestate
+), dead AS (
+    INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
+                         queue, priority, max_attempts, unique_key, error_signature, replay_of,
+                         tags, traceparent, tracestate)
+    SELECT dead_id, id, app_id, type, payload, attempts,
+           error_history || jsonb_build_array(jsonb_build_object(
+               'error', error, 'timestamp', floor(extract(epoch FROM now()) * 1000)::bigint)),
+           now(), queue, priority, max_attempts, unique_key, signature, replayed_from,
+           tags, traceparent, tracestate
+    FROM moved
+    RETURNING original_job_id
 )
-INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
-                     queue, priority, max_attempts, unique_key, error_signature, replay_of,
-                     tags, traceparent, tracestate)
-SELECT dead_id, id, app_id, type, payload, attempts,
-       error_history || jsonb_build_array(jsonb_build_object(
-           'error', error, 'timestamp', floor(extract(epoch FROM now()) * 1000)::bigint)),
-       now(), queue, priority, max_attempts, unique_key, signature, replayed_from,
-       tags, traceparent, tracestate
-FROM moved
-RETURNING original_job_id;
+SELECT original_job_id FROM dead
+UNION ALL
+SELECT id FROM cancelled;
 
 -- name: LockExpiredLeases
 -- The running jobs whose lease has expired, locked for rescue.
@@ -402,7 +444,7 @@ SELECT $2, app_id, type, coalesce(queue, $3), coalesce(priority, 0), payload,
 FROM entry
 RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
           error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-          lease_token, lease_expires_at, tags, traceparent, tracestate;
+          lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at;
 
 -- name: ReplayDeadBatch
 -- One batch of a bulk replay, in one statement: lock the batch's un-replayed entries below the

@@ -7,7 +7,7 @@ SELECT name FROM apps WHERE id = $1 FOR UPDATE;
 
 -- name: RenameApp
 UPDATE apps SET name = $2 WHERE id = $1
-RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at;
 
 -- name: AppHoldings
 -- No row when the app does not exist.

@@ -71,14 +71,25 @@ func (s *Store) ClaimJobs(ctx context.Context, p store.ClaimParams) ([]store.Job
 	})
 }
 
-// ExtendLeases renews the leases still held and returns their job ids.
-func (s *Store) ExtendLeases(ctx context.Context, leases []store.Lease, d time.Duration) ([]uuid.UUID, error) {
+// ExtendLeases renews the leases still held and returns their job ids, and those of them an
+// operator asked to cancel.
+func (s *Store) ExtendLeases(ctx context.Context, leases []store.Lease, d time.Duration) (store.LeaseRenewal, error) {
 	ids, tokens := splitLeases(leases)
 	rows, err := s.pool.Query(ctx, q.Get("ExtendLeases"), ids, tokens, millis(d))
 	if err != nil {
-		return nil, err
+		return store.LeaseRenewal{}, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	var r store.LeaseRenewal
+	var id uuid.UUID
+	var cancel bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &cancel}, func() error {
+		r.Held = append(r.Held, id)
+		if cancel {
+			r.CancelRequested = append(r.CancelRequested, id)
+		}
+		return nil
+	})
+	return r, err
 }
 
 // FinishJobs applies finished attempts, grouped by outcome into one round trip. If the batch
@@ -254,10 +265,11 @@ func (s *Store) rescue(ctx context.Context, lock func(pgx.Tx) (pgx.Rows, error))
 }
 
 // ListenForJobs LISTENs on the store's channel on a dedicated connection and calls wake for
-// each notification until ctx ends (nil) or the connection fails (its error). The connection
+// each notification — NoticeCancel for CancelJob's, NoticeJobs for the others — until ctx
+// ends (nil) or the connection fails (its error). The connection
 // is like the pool's, or to the URL's listen_url; with pgbouncer=true and no listen_url it
 // only waits for ctx to end.
-func (s *Store) ListenForJobs(ctx context.Context, wake func()) error {
+func (s *Store) ListenForJobs(ctx context.Context, wake func(store.Notice)) error {
 	if s.listen == nil {
 		// Through a transaction pooler a LISTEN lands on a server connection that serves
 		// other clients next: workers poll instead.
@@ -282,16 +294,22 @@ func (s *Store) ListenForJobs(ctx context.Context, wake func()) error {
 		}
 		return err
 	}
-	// Jobs may have been made ready before LISTEN took effect.
-	wake()
+	// Jobs may have been made ready, or cancels asked for, before LISTEN took effect.
+	wake(store.NoticeJobs)
+	wake(store.NoticeCancel)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		wake()
+		if n.Payload == "cancel" {
+			wake(store.NoticeCancel)
+		} else {
+			wake(store.NoticeJobs)
+		}
 	}
 }
 

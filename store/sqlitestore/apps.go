@@ -100,9 +100,10 @@ type scanner interface {
 func scanApp(row scanner) (store.App, error) {
 	var a store.App
 	var created int64
-	if err := row.Scan(&a.ID, &a.Name, &created, &a.MaxRunning, &a.Rate, &a.Burst); err != nil {
+	var disabled sql.NullInt64
+	if err := row.Scan(&a.ID, &a.Name, &created, &a.MaxRunning, &a.Rate, &a.Burst, &disabled); err != nil {
 		return store.App{}, err
 	}
-	a.CreatedAt = fromMicros(created)
+	a.CreatedAt, a.DisabledAt = fromMicros(created), fromNullMicros(disabled)
 	return a, nil
 }

@@ -54,6 +54,11 @@ func (s *Store) insertJobs(ctx context.Context, tx querier, jobs []store.InsertJ
 	if len(skipped) == 0 {
 		return results, nil
 	}
+	if len(inserted) == 0 {
+		if err := disabledApps(ctx, tx, jobs); err != nil {
+			return nil, err
+		}
+	}
 	live, err := liveByUniqueKey(ctx, tx, jobs, skipped)
 	if err != nil {
 		return nil, err
@@ -66,6 +71,24 @@ func (s *Store) insertJobs(ctx context.Context, tx querier, jobs []store.InsertJ
 		results[i] = store.InsertResult{Job: job, Duplicate: true}
 	}
 	return results, nil
+}
+
+// disabledApps returns store.AppDisabled naming the first disabled app of the jobs, if one
+// is: the insert then inserted nothing.
+func disabledApps(ctx context.Context, tx querier, jobs []store.InsertJob) error {
+	apps := make([]uuid.UUID, len(jobs))
+	for i, j := range jobs {
+		apps[i] = j.AppID
+	}
+	var name string
+	err := tx.QueryRowContext(ctx, q.Get("DisabledApps"), sql.Named("ids", jsonParam(apps))).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return store.AppDisabled(name)
 }
 
 // insertBatch runs InsertJobs and returns the jobs it inserted by id. An unknown app is
@@ -184,12 +207,12 @@ func scanJob(row scanner) (store.Job, error) {
 	var payload, status, history string
 	var lastError, uniqueKey, traceparent, tracestate sql.NullString
 	var runAt, createdAt int64
-	var startedAt, completedAt, leaseExpiresAt sql.NullInt64
+	var startedAt, completedAt, leaseExpiresAt, cancelRequestedAt sql.NullInt64
 	var tags string
 	err := row.Scan(&j.ID, &j.AppID, &j.Type, &j.Queue, &j.Priority, &payload, &status,
 		&j.Attempts, &j.MaxAttempts, &lastError, &history, &runAt, &startedAt,
 		&completedAt, &createdAt, &uniqueKey, &j.ReplayedFrom, &j.LeaseToken, &leaseExpiresAt,
-		&tags, &traceparent, &tracestate)
+		&tags, &traceparent, &tracestate, &cancelRequestedAt)
 	if err != nil {
 		return store.Job{}, err
 	}
@@ -205,7 +228,7 @@ func scanJob(row scanner) (store.Job, error) {
 	j.LastError, j.UniqueKey = lastError.String, uniqueKey.String
 	j.RunAt, j.CreatedAt = fromMicros(runAt), fromMicros(createdAt)
 	j.StartedAt, j.CompletedAt = fromNullMicros(startedAt), fromNullMicros(completedAt)
-	j.LeaseExpiresAt = fromNullMicros(leaseExpiresAt)
+	j.LeaseExpiresAt, j.CancelRequestedAt = fromNullMicros(leaseExpiresAt), fromNullMicros(cancelRequestedAt)
 	return j, nil
 }
 

@@ -25,16 +25,16 @@
 
 -- name: CreateApp
 INSERT INTO apps (id, name) VALUES (:id, :name)
-RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at;
 
 -- name: ListApps
-SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps ORDER BY name;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at FROM apps ORDER BY name;
 
 -- name: GetApp
-SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps WHERE id = :id;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at FROM apps WHERE id = :id;
 
 -- name: GetAppByName
-SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0) FROM apps WHERE name = :name;
+SELECT id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at FROM apps WHERE name = :name;
 
 -- name: SetAppLimits
 -- Zero means no limit. A new rate starts with a full bucket.
@@ -45,7 +45,7 @@ SET max_running = nullif(:max_running, 0),
     rate_tokens = NULL,
     rate_updated_at = NULL
 WHERE id = :id
-RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at;
 
 -- name: AppAllowance
 -- What an app's limits let a claim take (ClaimJobs, under the write lock): the room
@@ -74,25 +74,33 @@ UPDATE apps SET rate_tokens = :tokens, rate_updated_at = :now WHERE id = :app;
 -- max_attempts, run_at (µs or null), unique_key ('' for none), replayed_from (or null), tags (an
 -- array of strings), traceparent and tracestate (or null)]. A job
 -- whose unique key is held by a live job of its app is skipped; the caller then looks that job
--- up. (WHERE true keeps ON CONFLICT from parsing as a join's ON.)
+-- up. Nothing is inserted when one of the apps is disabled; the caller then finds which
+-- (DisabledApps).
 INSERT INTO jobs (id, app_id, type, queue, priority, payload, max_attempts, run_at, unique_key, replayed_from,
                   tags, traceparent, tracestate)
 SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
        j.value ->> 6, coalesce(j.value ->> 7, CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000),
        nullif(j.value ->> 8, ''), j.value ->> 9, j.value -> 10, j.value ->> 11, j.value ->> 12
 FROM json_each(:jobs) AS j
-WHERE true
+WHERE NOT EXISTS (SELECT 1 FROM apps AS a
+                  WHERE a.disabled_at IS NOT NULL AND a.id IN (SELECT k.value ->> 1 FROM json_each(:jobs) AS k))
 ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
 DO NOTHING
 RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
           error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-          lease_token, lease_expires_at, tags, traceparent, tracestate;
+          lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at;
+
+-- name: DisabledApps
+-- Which of these apps (:ids, an array) are disabled, by name.
+SELECT name FROM apps
+WHERE id IN (SELECT d.value FROM json_each(:ids) AS d) AND disabled_at IS NOT NULL
+ORDER BY name;
 
 -- name: GetLiveJobsByUniqueKey
 -- :keys is an array of [app_id, unique_key].
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at, tags, traceparent, tracestate
+       lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at
 FROM jobs
 WHERE (app_id, unique_key) IN (SELECT k.value ->> 0, k.value ->> 1 FROM json_each(:keys) AS k)
   AND unique_key IS NOT NULL AND status IN ('pending', 'running');
@@ -100,14 +108,14 @@ WHERE (app_id, unique_key) IN (SELECT k.value ->> 0, k.value ->> 1 FROM json_eac
 -- name: GetJob
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at, tags, traceparent, tracestate
+       lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at
 FROM jobs WHERE id = :id;
 
 -- name: ListJobs
 -- Keyset paging, newest first. Zero-valued filters match everything; :tag is one tag.
 SELECT id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
        error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-       lease_token, lease_expires_at, tags, traceparent, tracestate
+       lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at
 FROM jobs
 WHERE (:app_id IS NULL OR app_id = :app_id)
   AND (:type = '' OR type = :type)
@@ -144,8 +152,9 @@ JOIN apps AS a ON a.id = q.app_id;
 
 -- name: ClaimJobs
 -- Take one app's (:app) share of a claim: its due pending jobs of one queue and the worker's
--- types (:types, an array of names), in priority order. The write lock the transaction holds
--- is what keeps two workers from taking the same row.
+-- types (:types, an array of names) less those a pause covers for this app and queue — none
+-- if the app is disabled — in priority order. The write lock the transaction holds is what
+-- keeps two workers from taking the same row, and what makes a pause strict.
 UPDATE jobs
 SET status = 'running',
     attempts = attempts + 1,
@@ -156,13 +165,17 @@ WHERE id IN (
     SELECT id FROM jobs
     WHERE status = 'pending' AND queue = :queue AND app_id = :app
       AND run_at <= CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000
-      AND type IN (SELECT t.value FROM json_each(:types) AS t)
+      AND type IN (SELECT t.value FROM json_each(:types) AS t
+                   WHERE NOT EXISTS (SELECT 1 FROM apps WHERE id = :app AND disabled_at IS NOT NULL)
+                     AND NOT EXISTS (SELECT 1 FROM pauses AS p
+                                     WHERE (p.app_id IS NULL OR p.app_id = :app)
+                                       AND p.queue IN ('', :queue) AND p.type IN ('', t.value)))
     ORDER BY priority, run_at, id
     LIMIT :limit
 )
 RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
           error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-          lease_token, lease_expires_at, tags, traceparent, tracestate;
+          lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at;
 
 -- name: ExtendLeases
 -- :leases is an array of [job_id, token].
@@ -170,7 +183,7 @@ UPDATE jobs AS j
 SET lease_expires_at = CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000 + :lease_ms * 1000
 FROM (SELECT l.value ->> 0 AS id, l.value ->> 1 AS token FROM json_each(:leases) AS l) AS l
 WHERE j.id = l.id AND j.lease_token = l.token
-RETURNING id;
+RETURNING id, cancel_requested_at IS NOT NULL;
 
 -- name: CompleteJobs
 -- :finishes is an array of [job_id, token].
@@ -185,9 +198,11 @@ RETURNING id;
 
 -- name: RetryJobs
 -- A failed attempt with attempts left: record the error, wait the backoff. :finishes is an
--- array of [job_id, token, error, delay_ms].
+-- array of [job_id, token, error, delay_ms]. A job an operator asked to cancel ends cancelled.
 UPDATE jobs AS j
-SET status = 'pending',
+SET status = CASE WHEN j.cancel_requested_at IS NULL THEN 'pending' ELSE 'cancelled' END,
+    completed_at = CASE WHEN j.cancel_requested_at IS NULL THEN NULL
+                        ELSE CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000 END,
     lease_token = NULL,
     lease_expires_at = NULL,
     run_at = CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000 + f.delay_ms * 1000,
@@ -202,9 +217,12 @@ RETURNING id;
 
 -- name: ReleaseJobs
 -- Snoozed or interrupted by shutdown: due again after the delay, the attempt given back.
--- :finishes is an array of [job_id, token, error, delay_ms].
+-- :finishes is an array of [job_id, token, error, delay_ms]. A job an operator asked to cancel
+-- ends cancelled.
 UPDATE jobs AS j
-SET status = 'pending',
+SET status = CASE WHEN j.cancel_requested_at IS NULL THEN 'pending' ELSE 'cancelled' END,
+    completed_at = CASE WHEN j.cancel_requested_at IS NULL THEN NULL
+                        ELSE CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000 END,
     lease_token = NULL,
     lease_expires_at = NULL,
     attempts = j.attempts - 1,
@@ -235,7 +253,8 @@ RETURNING id;
 -- removes exactly the jobs this returns: both or neither. :finishes is an array of
 -- [job_id, token, error, delay_ms, dead_id, signature], one per job; signature is the error's
 -- (internal/signature), computed by the caller. A job that was a replay carries its entry into
--- the new one's replay_of (the replay-loop flag).
+-- the new one's replay_of (the replay-loop flag). A job an operator asked to cancel is left
+-- out: CancelJobs ends it instead, in the same transaction.
 INSERT INTO job_dlq (id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
                      queue, priority, max_attempts, unique_key, error_signature, replay_of,
                      tags, traceparent, tracestate)
@@ -247,6 +266,7 @@ SELECT f.value ->> 4, j.id, j.app_id, j.type, j.payload, j.attempts,
        j.tags, j.traceparent, j.tracestate
 FROM json_each(:finishes) AS f
 JOIN jobs AS j ON j.id = f.value ->> 0 AND j.lease_token = f.value ->> 1
+WHERE j.cancel_requested_at IS NULL
 RETURNING original_job_id;
 
 -- name: DeleteDeadLettered
@@ -344,7 +364,7 @@ ON CONFLICT (app_id, unique_key) WHERE unique_key IS NOT NULL AND status IN ('pe
 DO NOTHING
 RETURNING id, app_id, type, queue, priority, payload, status, attempts, max_attempts, last_error,
           error_history, run_at, started_at, completed_at, created_at, unique_key, replayed_from,
-          lease_token, lease_expires_at, tags, traceparent, tracestate;
+          lease_token, lease_expires_at, tags, traceparent, tracestate, cancel_requested_at;
 
 -- name: SelectDeadForReplay
 -- One batch of a bulk replay: un-replayed entries below the cursor, newest first. The

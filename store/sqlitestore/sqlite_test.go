@@ -568,7 +568,7 @@ func TestListenBlocksUntilDone(t *testing.T) {
 	s, _ := migrated(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- s.ListenForJobs(ctx, func() { t.Error("woken") }) }()
+	go func() { done <- s.ListenForJobs(ctx, func(store.Notice) { t.Error("woken") }) }()
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("ListenForJobs = %v", err)

@@ -7,7 +7,7 @@ SELECT name FROM apps WHERE id = :id;
 
 -- name: RenameApp
 UPDATE apps SET name = :name WHERE id = :id
-RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0);
+RETURNING id, name, created_at, coalesce(max_running, 0), coalesce(rate_per_second, 0), coalesce(rate_burst, 0), disabled_at;
 
 -- name: AppHoldings
 -- No row when the app does not exist.

@@ -108,26 +108,36 @@ func allowance(ctx context.Context, tx *sql.Tx, app uuid.UUID, share int) (int, 
 	}, nil
 }
 
-// ExtendLeases renews the leases still held and returns their job ids.
-func (s *Store) ExtendLeases(ctx context.Context, leases []store.Lease, d time.Duration) ([]uuid.UUID, error) {
+// ExtendLeases renews the leases still held and returns their job ids, and those of them an
+// operator asked to cancel.
+func (s *Store) ExtendLeases(ctx context.Context, leases []store.Lease, d time.Duration) (store.LeaseRenewal, error) {
 	pairs := make([][2]uuid.UUID, len(leases))
 	for i, l := range leases {
 		pairs[i] = [2]uuid.UUID{l.JobID, l.Token}
 	}
-	var ids []uuid.UUID
+	var r store.LeaseRenewal
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		r = store.LeaseRenewal{}
 		rows, err := tx.QueryContext(ctx, q.Get("ExtendLeases"),
 			sql.Named("leases", jsonParam(pairs)), sql.Named("lease_ms", millis(d)))
 		if err != nil {
 			return err
 		}
-		ids, err = scanIDs(rows)
-		return err
+		defer rows.Close()
+		for rows.Next() {
+			var id uuid.UUID
+			var cancel bool
+			if err := rows.Scan(&id, &cancel); err != nil {
+				return err
+			}
+			r.Held = append(r.Held, id)
+			if cancel {
+				r.CancelRequested = append(r.CancelRequested, id)
+			}
+		}
+		return rows.Err()
 	})
-	if err != nil {
-		return nil, err
-	}
-	return ids, nil
+	return r, err
 }
 
 // FinishJobs applies finished attempts, one statement per outcome present, in one
@@ -195,23 +205,30 @@ func (s *Store) finishBatch(ctx context.Context, finishes []store.Finish) ([]boo
 }
 
 // deadLetter moves the group's jobs whose lease is held to job_dlq, within tx: the copy and
-// the delete of the same rows, both or neither.
+// the delete of the same rows, both or neither. Those an operator asked to cancel, which
+// DeadLetterJobs leaves out, end cancelled instead.
 func deadLetter(ctx context.Context, tx *sql.Tx, g *finishGroup) ([]uuid.UUID, error) {
 	moved, err := g.run(ctx, tx, "DeadLetterJobs")
 	if err != nil {
 		return nil, err
 	}
-	if len(moved) == 0 {
+	if len(moved) > 0 {
+		res, err := tx.ExecContext(ctx, q.Get("DeleteDeadLettered"), sql.Named("ids", jsonParam(moved)))
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(moved)) {
+			return nil, fmt.Errorf("sqlitestore: dead-lettering copied %d jobs but deleted %d (%v)", len(moved), n, err)
+		}
+	}
+	if len(moved) == len(g.rows) {
 		return moved, nil
 	}
-	res, err := tx.ExecContext(ctx, q.Get("DeleteDeadLettered"), sql.Named("ids", jsonParam(moved)))
+	cancelled, err := g.run(ctx, tx, "CancelJobs") // the moved jobs are gone: it matches only the rest
 	if err != nil {
 		return nil, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n != int64(len(moved)) {
-		return nil, fmt.Errorf("sqlitestore: dead-lettering copied %d jobs but deleted %d (%v)", len(moved), n, err)
-	}
-	return moved, nil
+	return append(moved, cancelled...), nil
 }
 
 // finishGroup is one outcome's finishes, passed to its query as one JSON array of
@@ -340,11 +357,4 @@ func (s *Store) rescue(ctx context.Context, list func(*sql.Tx) (*sql.Rows, error
 		return store.RescueResult{}, expired, err
 	}
 	return res, expired, nil
-}
-
-// ListenForJobs blocks until ctx ends and returns nil: SQLite has no notifications between
-// processes, so workers poll (and a client wakes its own producers when it enqueues).
-func (s *Store) ListenForJobs(ctx context.Context, wake func()) error {
-	<-ctx.Done()
-	return nil
 }

@@ -471,7 +471,7 @@ func (b *bundle) wantFenced(t *testing.T, lease store.Lease, what string) {
 	if n := must(b.s.CountDead(b.ctx, store.DeadFilter{IncludeReplayed: true}))(t); n != deadBefore {
 		t.Fatalf("%s: a fenced finish changed the DLQ from %d to %d entries", what, deadBefore, n)
 	}
-	if held := must(b.s.ExtendLeases(b.ctx, []store.Lease{lease}, time.Hour))(t); len(held) != 0 {
+	if held := must(b.s.ExtendLeases(b.ctx, []store.Lease{lease}, time.Hour))(t); len(held.Held) != 0 {
 		t.Fatalf("%s: ExtendLeases renewed the stale lease", what)
 	}
 	if getErr == nil {

@@ -215,7 +215,10 @@ func testExtendLeases(t *testing.T, r *suite) {
 			{JobID: newID(), Token: token},    // no such job
 		}, 2*time.Hour))(t)
 		hi := b.dbNow(t)
-		wantIDSet(t, held, []uuid.UUID{jobs[0].ID, jobs[2].ID}, "ExtendLeases")
+		wantIDSet(t, held.Held, []uuid.UUID{jobs[0].ID, jobs[2].ID}, "ExtendLeases")
+		if len(held.CancelRequested) != 0 {
+			t.Fatalf("ExtendLeases reports cancel requests nobody made: %v", held.CancelRequested)
+		}
 		for _, i := range []int{0, 2} {
 			got := b.getJob(t, jobs[i].ID)
 			wantBetween(t, *got.LeaseExpiresAt, lo.Add(2*time.Hour), hi.Add(2*time.Hour), fmt.Sprintf("job %d's renewed lease", i))
@@ -227,7 +230,7 @@ func testExtendLeases(t *testing.T, r *suite) {
 		if got := b.getJob(t, jobs[3].ID); got.Status != store.StatusCompleted || got.LeaseToken != nil || got.LeaseExpiresAt != nil {
 			t.Fatalf("ExtendLeases touched the completed job: %s", describeJob(got))
 		}
-		if held := must(b.s.ExtendLeases(b.ctx, nil, time.Hour))(t); len(held) != 0 {
+		if held := must(b.s.ExtendLeases(b.ctx, nil, time.Hour))(t); len(held.Held) != 0 {
 			t.Fatalf("ExtendLeases of nothing returned %v", held)
 		}
 	})
@@ -659,7 +662,7 @@ func testListen(t *testing.T, r *suite) {
 			}
 		}()
 		go func() {
-			done <- b.s.ListenForJobs(ctx, func() {
+			done <- b.s.ListenForJobs(ctx, func(store.Notice) {
 				select {
 				case woke <- struct{}{}:
 				default:
