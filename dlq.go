@@ -399,7 +399,7 @@ func (d *DLQ) Delete(ctx context.Context, id uuid.UUID) error {
 // newAudit starts the audit record of one operation by the context's actor.
 func newAudit(ctx context.Context, action string, app *uuid.UUID, details map[string]any) *store.Audit {
 	raw, err := json.Marshal(details)
-	if err != nil {
+	if err != nil || details == nil {
 		raw = []byte("{}")
 	}
 	return &store.Audit{ID: newID(), Actor: actorOf(ctx), Action: action, AppID: app, Details: raw}

@@ -56,8 +56,10 @@ SELECT status FROM jobs WHERE id = $1;
 LOCK TABLE pauses IN ACCESS EXCLUSIVE MODE;
 
 -- name: InsertPause
-INSERT INTO pauses (id, app_id, queue, type, paused_by)
-VALUES ($1, $2, $3, $4, $5)
+-- Stamped when it is made, after LockPauses was granted (now() is when the transaction began,
+-- before the wait): every claim that ran without seeing it started before it.
+INSERT INTO pauses (id, app_id, queue, type, paused_by, paused_at)
+VALUES ($1, $2, $3, $4, $5, clock_timestamp())
 ON CONFLICT ON CONSTRAINT pauses_scope DO NOTHING;
 
 -- name: GetPause

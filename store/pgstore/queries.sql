@@ -152,7 +152,7 @@ WITH claimable AS (
 ), picked AS (
     SELECT id FROM jobs
     WHERE status = 'pending' AND queue = $1 AND app_id = $6 AND run_at <= now()
-      AND type = ANY((SELECT types FROM claimable))
+      AND type = ANY((SELECT types FROM claimable)::text[])
     ORDER BY priority, run_at, id
     LIMIT greatest(0, (SELECT n FROM allowed))
     FOR UPDATE SKIP LOCKED
@@ -191,7 +191,7 @@ WITH claimable AS (
 ), picked AS (
     SELECT id FROM jobs
     WHERE status = 'pending' AND queue = $1 AND app_id = $6 AND run_at <= now()
-      AND type = ANY((SELECT types FROM claimable))
+      AND type = ANY((SELECT types FROM claimable)::text[])
     ORDER BY priority, run_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED

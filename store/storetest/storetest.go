@@ -122,6 +122,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts *Options) {
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
 		{"Tenants", testTenants},
+		{"Control", testControl},
 		{"Health", testHealth},
 		{"Errors", testErrors},
 	}
