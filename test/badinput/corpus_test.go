@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,30 +66,36 @@ func TestCorpus(t *testing.T) {
 	// summaries[store][surface] holds one line per case, compared across stores.
 	summaries := map[string]map[badinput.Surface][]string{}
 	t.Run("run", func(t *testing.T) {
+		// The six runs start together, not as parallel subtests: each is a long chain of
+		// round trips that waits on commits, so -parallel (GOMAXPROCS by default) would
+		// leave the machine idle while they queue.
+		var runs sync.WaitGroup
+		defer runs.Wait()
 		for _, st := range stores {
 			summaries[st.name] = map[badinput.Surface][]string{}
 			for _, sf := range badinput.Surfaces {
 				out := make([]string, len(corpus))
 				summaries[st.name][sf] = out
-				t.Run(st.name+"/"+string(sf), func(t *testing.T) {
-					t.Parallel()
-					w := newWorld(t, st.url(t))
-					var s surface
-					switch sf {
-					case badinput.Go:
-						s = goSurface{w}
-					case badinput.CLI:
-						s = cliSurface{w, binary}
-					case badinput.HTTP:
-						s = newHTTPSurface(w)
-					}
-					counts := map[string]int{}
-					state := w.snapshot()
-					for i, c := range corpus {
-						out[i], state = runCase(t, w, s, sf, c, state)
-						counts[strings.Fields(out[i])[0]]++
-					}
-					t.Logf("%s on %s: %d cases: %v", sf, st.name, len(corpus), counts)
+				runs.Go(func() {
+					t.Run(st.name+"/"+string(sf), func(t *testing.T) {
+						w := newWorld(t, st.url(t))
+						var s surface
+						switch sf {
+						case badinput.Go:
+							s = goSurface{w}
+						case badinput.CLI:
+							s = cliSurface{w, binary}
+						case badinput.HTTP:
+							s = newHTTPSurface(w)
+						}
+						counts := map[string]int{}
+						state := w.snapshot()
+						for i, c := range corpus {
+							out[i], state = runCase(t, w, s, sf, c, state)
+							counts[strings.Fields(out[i])[0]]++
+						}
+						t.Logf("%s on %s: %d cases: %v", sf, st.name, len(corpus), counts)
+					})
 				})
 			}
 		}
