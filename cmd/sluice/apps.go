@@ -14,9 +14,10 @@ import (
 func (c *cli) appsCommand() *cobra.Command {
 	return group(&cobra.Command{
 		Use:   "apps",
-		Short: "Create, list, limit, rename and delete apps (tenants)",
+		Short: "Create, list, limit, rename, disable, enable and delete apps (tenants)",
 		Long:  "An app is a tenant: every job and every dead-letter entry belongs to exactly one.",
-	}, c.appsCreateCommand(), c.appsListCommand(), c.appsLimitCommand(), c.appsRenameCommand(), c.appsDeleteCommand())
+	}, c.appsCreateCommand(), c.appsListCommand(), c.appsLimitCommand(), c.appsRenameCommand(), c.appsDeleteCommand(),
+		c.appsDisableCommand(), c.appsEnableCommand())
 }
 
 func (c *cli) appsCreateCommand() *cobra.Command {
@@ -55,10 +56,10 @@ func (c *cli) appsListCommand() *cobra.Command {
 					return err
 				}
 				return printPage(c, sluice.Page[sluice.App]{Items: apps}, "apps", nil, func(w io.Writer, items []sluice.App) {
-					row(w, "ID", "NAME", "CREATED AT", "MAX RUNNING", "RATE/S", "BURST")
+					row(w, "ID", "NAME", "CREATED AT", "MAX RUNNING", "RATE/S", "BURST", "DISABLED AT")
 					for _, a := range items {
 						row(w, a.ID.String(), cell(a.Name, 128), fmtTime(a.CreatedAt),
-							fmtLimit(float64(a.MaxRunning)), fmtLimit(a.Rate), fmtLimit(float64(a.Burst)))
+							fmtLimit(float64(a.MaxRunning)), fmtLimit(a.Rate), fmtLimit(float64(a.Burst)), fmtTimePtr(a.DisabledAt))
 					}
 				})
 			})
@@ -107,6 +108,7 @@ func (c *cli) printApp(app sluice.App) error {
 		{"max running", fmtLimit(float64(app.MaxRunning))},
 		{"rate per second", fmtLimit(app.Rate)},
 		{"burst", fmtLimit(float64(app.Burst))},
+		{"disabled at", fmtTimePtr(app.DisabledAt)},
 	})
 }
 
@@ -203,6 +205,54 @@ purge is one row of the audit log (app.purge), with its counts by table.`,
 	f.BoolVar(&purge, "purge", false, "delete everything the app holds first: jobs, dead-letter entries, tokens, retention policies")
 	f.IntVar(&batchSize, "batch-size", 0, fmt.Sprintf("rows per purge transaction, 1..%d (default %d)", sluice.MaxPurgeBatchSize, sluice.DefaultPurgeBatchSize))
 	return cmd
+}
+
+func (c *cli) appsDisableCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "disable APP",
+		Short: "Disable an app: its jobs are no longer claimed, and enqueueing them is refused",
+		Long: `Disable APP (an id or a name). From when the command returns, no worker claims its jobs
+(attempts already running finish as usual); enqueueing its jobs is refused, naming the app;
+its periodic schedules' ticks pass, counted as skipped; its dead-letter entries stay readable,
+and a replay still makes its job, which waits with the others. 'sluice apps enable APP' undoes
+it. Disabling a disabled app changes nothing (it keeps the time it was first disabled).`,
+		Example: "  sluice apps disable billing",
+		Args:    exactArgs(1),
+		RunE: c.runE(func(cmd *cobra.Command, args []string) error {
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				app, err := cl.DisableApp(withActor(cmd.Context()), args[0])
+				if err != nil {
+					return err
+				}
+				if c.json {
+					return c.printJSON(app)
+				}
+				return c.printApp(app)
+			})
+		}),
+	}
+}
+
+func (c *cli) appsEnableCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "enable APP",
+		Short:   "Enable a disabled app again: its due jobs are claimed at once",
+		Long:    "Enable APP (an id or a name) again: its jobs can be enqueued, and its due jobs are claimed at once.",
+		Example: "  sluice apps enable billing",
+		Args:    exactArgs(1),
+		RunE: c.runE(func(cmd *cobra.Command, args []string) error {
+			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
+				app, err := cl.EnableApp(withActor(cmd.Context()), args[0])
+				if err != nil {
+					return err
+				}
+				if c.json {
+					return c.printJSON(app)
+				}
+				return c.printApp(app)
+			})
+		}),
+	}
 }
 
 // deletedText says what a purge deleted, like "12 jobs, 3 dead-letter entries, 0 tokens, 0

@@ -51,7 +51,8 @@ func asFieldError(err error) (*sluice.FieldError, bool) {
 
 // exitCode classifies an error: anything before the command's own code ran came from parsing
 // the command line; after that, usage errors and rejected input (a *sluice.FieldError, but not
-// a conflict with what is stored) are usage errors too, and the rest are runtime errors.
+// a conflict with what is stored, nor a disabled app) are usage errors too, and the rest are
+// runtime errors.
 func (c *cli) exitCode(err error) int {
 	if !c.ran {
 		return exitUsage
@@ -60,7 +61,7 @@ func (c *cli) exitCode(err error) int {
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
-	if _, ok := asFieldError(err); ok && !errors.Is(err, sluice.ErrConflict) {
+	if _, ok := asFieldError(err); ok && !errors.Is(err, sluice.ErrConflict) && !errors.Is(err, sluice.ErrAppDisabled) {
 		return exitUsage
 	}
 	return exitRuntime

@@ -17,8 +17,9 @@ import (
 func (c *cli) jobsCommand() *cobra.Command {
 	return group(&cobra.Command{
 		Use:   "jobs",
-		Short: "Enqueue, list and show jobs",
-	}, c.jobsEnqueueCommand(), c.jobsListCommand(), c.jobsShowCommand())
+		Short: "Enqueue, list, show, cancel, retry and delete jobs",
+	}, c.jobsEnqueueCommand(), c.jobsListCommand(), c.jobsShowCommand(),
+		c.jobsCancelCommand(), c.jobsRetryCommand(), c.jobsDeleteCommand())
 }
 
 // enqueueOutput is the JSON of jobs enqueue.
@@ -196,6 +197,9 @@ func (c *cli) printJobWithApp(ctx context.Context, cl *sluice.Client, j sluice.J
 		{"created at", fmtTime(j.CreatedAt)},
 		{"started at", fmtTimePtr(j.StartedAt)},
 		{"completed at", fmtTimePtr(j.CompletedAt)},
+	}
+	if j.CancelRequestedAt != nil {
+		fields = append(fields, field{"cancel requested", fmtTime(*j.CancelRequestedAt)})
 	}
 	if j.UniqueKey != "" {
 		fields = append(fields, field{"unique key", printable(j.UniqueKey)})

@@ -47,7 +47,8 @@ Input:
 Exit status:
   0  success
   1  runtime error: the database failed or is unreachable, an id was not found, a dead-letter
-     entry was already replayed, a conflict (an app name taken, a unique key held)
+     entry was already replayed, a conflict (an app name taken, a unique key held, a job in a
+     state the change rules out, an app disabled)
   2  usage error or rejected input: unknown command or flag, wrong arguments, a bad flag value
      (the error names the flag, e.g. "--max-attempts: must be between 1 and 1000, got 0"),
      an --app that names no app, no database configured`
@@ -102,7 +103,8 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&c.databaseURL, "database-url", "", "database URL (default $"+databaseURLEnv+")")
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly one JSON document on stdout")
 	root.PersistentFlags().StringSliceVar(&c.redact, "redact", nil, "mask this payload field in output, like card.number or items[*].ssn (repeat, or separate with commas; default $"+redactEnv+")")
-	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(), c.dlqCommand(), c.tokensCommand(),
+	root.AddCommand(c.migrateCommand(), c.appsCommand(), c.jobsCommand(),
+		c.pauseCommand(), c.resumeCommand(), c.pausesCommand(), c.dlqCommand(), c.tokensCommand(),
 		c.retentionCommand(), c.alertsCommand(), c.schedulesCommand(), c.serveCommand(), c.demoCommand())
 	return root
 }
