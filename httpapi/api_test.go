@@ -432,6 +432,8 @@ func TestClassify(t *testing.T) {
 		{&sluice.FieldError{Field: "limit", Message: "bad"}, 400, "limit"},
 		{&sluice.FieldError{Field: "app", Message: "no app", Err: sluice.ErrNotFound}, 400, "app"},
 		{&sluice.FieldError{Field: "uniqueKey", Message: "held", Err: sluice.ErrConflict}, 409, "uniqueKey"},
+		{&sluice.FieldError{Field: "app", Message: "disabled", Err: sluice.ErrAppDisabled}, 409, "app"},
+		{&sluice.FieldError{Field: "id", Message: "the job is running", Err: sluice.ErrConflict}, 409, "id"},
 		{fmt.Errorf("replay: %w", sluice.ErrAlreadyReplayed), 409, ""},
 		{sluice.ErrConflict, 409, ""},
 		{sluice.ErrNotFound, 404, ""},

@@ -72,6 +72,13 @@ var samples = map[string]sample{
 	"DELETE /v1/apps/{app}": {names: true, okStatus: 409, call: func(b *bundle, tgt target) call {
 		return call{method: "DELETE", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app")}
 	}},
+	// Disabled, then enabled again at once: the later samples enqueue into acme.
+	"POST /v1/apps/{app}/disable": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "POST", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app") + "/disable"}
+	}},
+	"POST /v1/apps/{app}/enable": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "POST", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app") + "/enable"}
+	}},
 	"POST /v1/apps/{app}/jobs": {names: true, okStatus: 201, call: func(b *bundle, tgt target) call {
 		return call{method: "POST", path: "/v1/apps/" + pick(tgt, "acme", "no-such-app") + "/jobs", body: `{"type":"walk","payload":{"a":1}}`}
 	}},
@@ -80,6 +87,25 @@ var samples = map[string]sample{
 	}},
 	"GET /v1/jobs/{id}": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
 		return call{method: "GET", path: "/v1/jobs/" + pick(tgt, b.acmeJob.ID.String(), newID())}
+	}},
+	"POST /v1/jobs/{id}/cancel": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "POST", path: "/v1/jobs/" + pick(tgt, b.walkJobs["cancel"], newID()) + "/cancel"}
+	}},
+	"POST /v1/jobs/{id}/retry": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "POST", path: "/v1/jobs/" + pick(tgt, b.walkJobs["retry"], newID()) + "/retry"}
+	}},
+	"DELETE /v1/jobs/{id}": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "DELETE", path: "/v1/jobs/" + pick(tgt, b.walkJobs["delete"], newID())}
+	}},
+	"GET /v1/pauses": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "GET", path: "/v1/pauses?app=" + pick(tgt, "acme", "no-such-app")}
+	}},
+	// Paused, then resumed by the next sample.
+	"POST /v1/pauses": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "POST", path: "/v1/pauses", body: `{"app":"` + pick(tgt, "acme", "no-such-app") + `","queue":"walk"}`}
+	}},
+	"DELETE /v1/pauses": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
+		return call{method: "DELETE", path: "/v1/pauses?queue=walk&app=" + pick(tgt, "acme", "no-such-app")}
 	}},
 	"GET /v1/dlq": {names: true, okStatus: 200, call: func(b *bundle, tgt target) call {
 		return call{method: "GET", path: "/v1/dlq?app=" + pick(tgt, b.acme.ID.String(), newID())}
@@ -210,6 +236,7 @@ func TestRouteTableAuth(t *testing.T) {
 		// runs a worker, whose upkeep would advance the replay operations below).
 		b.walkPolicy, b.walkReport = b.newPolicy(), b.newTrimReport()
 		b.walkSchedule = b.newSchedule()
+		b.walkJobs = b.newWalkJobs()
 		// The replay operations the samples name, one per route that changes one.
 		b.walkReplays = map[string]string{"get": b.newReplay(false), "pause": b.newReplay(false),
 			"resume": b.newReplay(true), "cancel": b.newReplay(false)}

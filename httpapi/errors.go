@@ -54,7 +54,9 @@ func classify(err error) *apiError {
 		return ae
 	case errors.Is(err, sluice.ErrAlreadyReplayed):
 		return &apiError{status: http.StatusConflict, msg: "the dead-letter entry was already replayed; an entry is replayed at most once"}
-	case errors.Is(err, sluice.ErrConflict):
+	case errors.Is(err, sluice.ErrConflict), errors.Is(err, sluice.ErrAppDisabled):
+		// A change the stored state rules out: a taken name, a held unique key, a job in
+		// the wrong state, a disabled app's enqueue.
 		if errors.As(err, &fe) {
 			return &apiError{status: http.StatusConflict, field: fe.Field, msg: fe.Error()}
 		}

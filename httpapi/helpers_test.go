@@ -70,6 +70,8 @@ type bundle struct {
 	walkPolicy, walkReport string
 	// walkSchedule is an acme periodic schedule for the walk.
 	walkSchedule string
+	// walkJobs are acme's pending jobs the walk's job changes name, by change.
+	walkJobs map[string]string
 }
 
 // fastConfig keeps the test worker's waits short; correctness never depends on it.
@@ -287,8 +289,12 @@ func (b *bundle) snapshot() string {
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	pauses, err := b.client.ListPauses(b.ctx)
+	if err != nil {
+		b.t.Fatal(err)
+	}
 	raw, err := json.Marshal(map[string]any{"apps": apps, "jobs": b.allJobs(), "dlq": b.allDead(), "tokens": tokens, "audit": audit,
-		"retention": policies, "trimReports": reports.Items, "schedules": schedules})
+		"retention": policies, "trimReports": reports.Items, "schedules": schedules, "pauses": pauses})
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -493,4 +499,19 @@ func (b *bundle) newTrimReport() string {
 		b.t.Fatalf("trim reports: %+v, %v", page.Items, err)
 	}
 	return page.Items[0].ID.String()
+}
+
+// newWalkJobs enqueues acme's jobs for the walk's job changes, of types no worker handles:
+// one to cancel, one scheduled for later to retry, one to delete.
+func (b *bundle) newWalkJobs() map[string]string {
+	b.t.Helper()
+	out := map[string]string{}
+	for _, change := range []string{"cancel", "retry", "delete"} {
+		j := sluice.NewJob{App: "acme", Type: "walk." + change, Payload: map[string]int{}}
+		if change == "retry" {
+			j.RunAt = time.Now().Add(time.Hour)
+		}
+		out[change] = b.enqueue(j).Job.ID.String()
+	}
+	return out
 }

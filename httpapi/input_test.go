@@ -483,6 +483,68 @@ func badInputs(b *bundle) []badCase {
 		add("DELETE /v1/schedules/{id}", badCase{name: "id " + id, c: call{method: "DELETE", path: "/v1/schedules/" + id}, status: 400, field: "id"})
 	}
 
+	// Job changes, pauses, disabling apps: refused before anything changes.
+	for _, verb := range []string{"disable", "enable"} {
+		route := "POST /v1/apps/{app}/" + verb
+		add(route, noBodyCases("", "POST", acmePath+"/"+verb)...)
+		for _, app := range []string{"%00", "no-such-app", "01a21a55-eb18-7ddf-8bab-c095c1bcf03f", url.PathEscape(`' OR '1'='1`)} {
+			add(route, post("app "+app, "/v1/apps/"+app+"/"+verb, "", 404, "app"))
+		}
+	}
+	job := "/v1/jobs/" + b.acmeJob.ID.String()
+	for _, verb := range []string{"cancel", "retry"} {
+		route := "POST /v1/jobs/{id}/" + verb
+		add(route, noBodyCases("", "POST", job+"/"+verb)...)
+		for _, id := range badIDs {
+			add(route, post("id "+id, "/v1/jobs/"+id+"/"+verb, "", 400, "id"))
+		}
+	}
+	add("DELETE /v1/jobs/{id}", noBodyCases("", "DELETE", job)...)
+	for _, id := range badIDs {
+		add("DELETE /v1/jobs/{id}", badCase{name: "id " + id, c: call{method: "DELETE", path: "/v1/jobs/" + id}, status: 400, field: "id"})
+	}
+	const pauses = "GET /v1/pauses"
+	add(pauses,
+		q("unknown parameter", pauses, "/v1/pauses?x=1", 400, "x"),
+		q("a cursor", pauses, "/v1/pauses?cursor=abc", 400, "cursor"),
+		q("unknown app", pauses, "/v1/pauses?app=no-such-app", 400, "app"),
+		q("app NUL", pauses, "/v1/pauses?app=%00", 400, "app"),
+		q("app injection", pauses, "/v1/pauses?app="+url.QueryEscape(`' OR '1'='1`), 400, "app"))
+	add("POST /v1/pauses", bodyCases("", "POST", "/v1/pauses", `{"queue":"walk"}`, "queue")...)
+	for _, tc := range []struct{ name, body, field string }{
+		{"empty scope", `{}`, "scope"},
+		{"empty strings", `{"app":"","queue":"","type":""}`, "scope"},
+		{"unknown app", `{"app":"no-such-app"}`, "app"},
+		{"app NUL", `{"app":"\u0000"}`, "app"},
+		{"app injection", `{"app":"' OR '1'='1"}`, "app"},
+		{"app a number", `{"app":1}`, "app"},
+		{"queue with a space", `{"queue":"a b"}`, "queue"},
+		{"queue NUL", `{"queue":"q\u0000"}`, "queue"},
+		{"queue 129 chars", `{"queue":"` + strings.Repeat("q", 129) + `"}`, "queue"},
+		{"queue a number", `{"queue":1}`, "queue"},
+		{"type injection", `{"type":"'; DROP TABLE pauses; --"}`, "type"},
+		{"type an array", `{"type":["t"]}`, "type"},
+		{"a field of another route", `{"queue":"q","dryRun":true}`, "dryRun"},
+	} {
+		add("POST /v1/pauses", post(tc.name, "/v1/pauses", tc.body, 400, tc.field))
+	}
+	const resume = "DELETE /v1/pauses"
+	del := func(name, query string, status int, field string) badCase {
+		return badCase{name: name, c: call{method: "DELETE", path: "/v1/pauses?" + query}, status: status, field: field}
+	}
+	add(resume, noBodyCases("", "DELETE", "/v1/pauses?queue=walk")...)
+	add(resume,
+		del("empty scope", "", 400, "scope"),
+		del("empty values", "app=&queue=", 400, "scope"),
+		del("unknown parameter", "queue=q&x=1", 400, "x"),
+		del("queue twice", "queue=a&queue=b", 400, "queue"),
+		del("queue with a space", "queue=a+b", 400, "queue"),
+		del("type NUL", "type=%00", 400, "type"),
+		del("type invalid UTF-8", "type=%FF%FE", 400, "type"),
+		del("unknown app", "app=no-such-app", 400, "app"),
+		del("app injection", "app="+url.QueryEscape(`' OR '1'='1`), 400, "app"),
+		del("not paused", "queue=never-paused", 404, "scope"))
+
 	// The audit log.
 	add("GET /v1/audit", listCases("", "/v1/audit", deadPage.NextCursor, "limit=5", nil)...)
 	return cs
