@@ -67,6 +67,18 @@ const (
 	// RotateToken rotates the token In.Token with a grace of In.Grace: Client.RotateToken;
 	// sluice tokens rotate ID --grace D (the HTTP API rotates no tokens).
 	RotateToken Op = "rotate token"
+	// CancelJob cancels the job In.Job: Client.CancelJob; sluice jobs cancel ID; POST
+	// /v1/jobs/{id}/cancel. Only refused inputs: a legal one would cancel.
+	CancelJob Op = "cancel job"
+	// RetryJob makes the job In.Job due now: Client.RetryJob; sluice jobs retry ID; POST
+	// /v1/jobs/{id}/retry. Only refused inputs.
+	RetryJob Op = "retry job"
+	// DeleteJob deletes the job In.Job: Client.DeleteJob; sluice jobs delete ID; DELETE
+	// /v1/jobs/{id}. Only refused inputs.
+	DeleteJob Op = "delete job"
+	// Pause pauses the scope In.App, In.Queue, In.Type: Client.Pause; sluice pause --app
+	// --queue --type; POST /v1/pauses. Only refused inputs: a legal one would pause.
+	Pause Op = "pause"
 )
 
 // Category groups cases for reporting.
@@ -87,12 +99,12 @@ const (
 // Input is a case's input. Text fields hold what a caller would type or send, byte for byte;
 // empty text means "not given".
 type Input struct {
-	// App is the app to create (CreateApp), the job's app (Enqueue), or the filter's app,
-	// by id or name.
+	// App is the app to create (CreateApp), the job's app (Enqueue), the filter's app, or the
+	// paused scope's (Pause), by id or name.
 	App string
-	// Type is the job's type (Enqueue) or the filter's.
+	// Type is the job's type (Enqueue), the filter's, or the paused scope's (Pause).
 	Type string
-	// Queue and UniqueKey are the job's (Enqueue).
+	// Queue and UniqueKey are the job's (Enqueue); Queue is also the paused scope's (Pause).
 	Queue, UniqueKey string
 	// Payload is the job's payload (Enqueue).
 	Payload []byte
@@ -123,6 +135,8 @@ type Input struct {
 	TTL, Grace string
 	// Token is the id of the token to rotate (RotateToken).
 	Token string
+	// Job is the id of the job to change (CancelJob, RetryJob, DeleteJob).
+	Job string
 }
 
 // Cursor says how a case's cursor is made: Raw as it is, or else the cursor that the listing
@@ -171,7 +185,7 @@ func (c Case) FieldOn(s Surface) string {
 // expects: each case's expectation holds whatever ran before it.
 func Corpus() []Case {
 	var cs []Case
-	for _, part := range [][]Case{oversized(), invalidJSON(), nesting(), names(), numbers(), injection(), cursors(), times()} {
+	for _, part := range [][]Case{oversized(), invalidJSON(), nesting(), names(), numbers(), injection(), cursors(), times(), control()} {
 		cs = append(cs, part...)
 	}
 	return cs

@@ -542,3 +542,47 @@ func times() []Case {
 			In: Input{FailedAfter: "2026-01-01T00:00:00Z", FailedBefore: "2026-01-01T00:00:00Z"}})
 	return cs
 }
+
+// control is the operator's control of live work: job ids that are no UUID for cancel, retry
+// and delete, and pause scopes that name nothing, or a bad queue, type or app. All are
+// refused: a legal input would change live work.
+func control() []Case {
+	var cs []Case
+	for _, id := range []struct{ name, value string }{
+		{"empty", ""},
+		{"a number", "123"},
+		{"words", "not-a-uuid"},
+		{"one digit short", "01a21a55-eb18-7ddf-8bab-c095c1bcf03"},
+		{"one character too many", "01a21a55-eb18-7ddf-8bab-c095c1bcf03fz"},
+		{"an injection", `' OR 1=1 --`},
+		{"NUL", "01a21a55-eb18-7ddf-8bab-c095c1bcf03f\x00"},
+		{"100,000 characters", strings.Repeat("f", 100_000)},
+	} {
+		category := Names
+		if strings.Contains(id.value, "'") {
+			category = Injection
+		}
+		for _, op := range []Op{CancelJob, RetryJob, DeleteJob} {
+			cs = append(cs, Case{Name: "job id: " + id.name, Category: category, Op: op, In: Input{Job: id.value}, Field: "id"})
+		}
+	}
+	scope := func(name string, category Category, in Input, field string) {
+		cs = append(cs, Case{Name: "scope: " + name, Category: category, Op: Pause, In: in, Field: field})
+	}
+	scope("nothing", Names, Input{}, "scope")
+	scope("a queue with a space", Names, Input{Queue: "a b"}, "queue")
+	scope("a queue of 129 characters", Names, Input{Queue: strings.Repeat("q", maxName+1)}, "queue")
+	scope("a queue of 100,000 characters", Oversized, Input{Queue: strings.Repeat("q", 100_000)}, "queue")
+	scope("a type of non-ASCII", Names, Input{Type: "é"}, "type")
+	scope("a type with NUL", Names, Input{Type: "a\x00"}, "type")
+	scope("a type of invalid UTF-8", Names, Input{Type: "a\xff"}, "type")
+	scope("an app that does not exist", Names, Input{App: "no-such-app", Queue: "q"}, "app")
+	scope("an app id that does not exist", Names, Input{App: "0190a5a4-0000-7000-8000-000000000000"}, "app")
+	scope("an app of 100,000 characters", Oversized, Input{App: strings.Repeat("a", 100_000)}, "app")
+	scope("a good app and a bad queue", Names, Input{App: "acme", Queue: "a\tb"}, "queue")
+	for _, inj := range SQLInjections {
+		scope("app "+inj, Injection, Input{App: inj}, "app")
+	}
+	scope("type of an injection", Injection, Input{Type: `'; DROP TABLE pauses; --`}, "type")
+	return cs
+}

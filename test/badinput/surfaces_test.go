@@ -149,6 +149,16 @@ func (s goSurface) run(c badinput.Case, cursor string) answer {
 			return answer{inexpressible: "a time.Duration cannot be " + strconv.Quote(in.Grace)}
 		}
 		_, _, err = s.w.client.RotateToken(ctx, uuid.MustParse(in.Token), sluice.RotateParams{Grace: grace})
+	case badinput.CancelJob, badinput.RetryJob, badinput.DeleteJob:
+		id, parseErr := uuid.Parse(in.Job)
+		if parseErr != nil {
+			return answer{inexpressible: "a uuid.UUID cannot be " + strconv.Quote(in.Job)}
+		}
+		change := map[badinput.Op]func(context.Context, uuid.UUID) (sluice.Job, error){
+			badinput.CancelJob: s.w.client.CancelJob, badinput.RetryJob: s.w.client.RetryJob, badinput.DeleteJob: s.w.client.DeleteJob}
+		_, err = change[c.Op](ctx, id)
+	case badinput.Pause:
+		_, err = s.w.client.Pause(ctx, sluice.Scope{App: in.App, Queue: in.Queue, Type: in.Type})
 	}
 	if err != nil {
 		a = answer{refused: true, shown: err.Error()}
@@ -166,13 +176,16 @@ type cliSurface struct {
 }
 
 // spell names a field as the command line does: the flag --max-attempts for maxAttempts,
-// the argument NAME of apps create, and the filter as a whole as "filter".
+// the argument NAME of apps create and ID of the job changes, and the filter and a pause's
+// scope as a whole as "filter" and "scope".
 func (s cliSurface) spell(op badinput.Op, field string) string {
 	switch {
 	case (op == badinput.CreateApp || op == badinput.RenameApp) && field == "name":
 		return "NAME"
-	case field == "filter":
-		return "filter"
+	case (op == badinput.CancelJob || op == badinput.RetryJob || op == badinput.DeleteJob) && field == "id":
+		return "ID"
+	case field == "filter", field == "scope":
+		return field
 	}
 	var kebab strings.Builder
 	for _, r := range field {
@@ -258,6 +271,14 @@ func (s cliSurface) run(c badinput.Case, cursor string) answer {
 		args = []string{"tokens", "create", "--json", "--admin", "--ttl=" + in.TTL}
 	case badinput.RotateToken:
 		args = []string{"tokens", "rotate", "--json", "--grace=" + in.Grace, "--", in.Token}
+	case badinput.CancelJob, badinput.RetryJob, badinput.DeleteJob:
+		verb := map[badinput.Op]string{badinput.CancelJob: "cancel", badinput.RetryJob: "retry", badinput.DeleteJob: "delete"}[c.Op]
+		args = []string{"jobs", verb, "--json", "--", in.Job}
+	case badinput.Pause:
+		args = []string{"pause", "--json"}
+		flag("app", in.App)
+		flag("queue", in.Queue)
+		flag("type", in.Type)
 	}
 	for _, a := range args {
 		if strings.ContainsRune(a, 0) {
@@ -371,6 +392,7 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		}
 	}
 	method, path := http.MethodGet, ""
+	noBody := false // a POST that takes no body
 	switch c.Op {
 	case badinput.CreateApp:
 		method, path = http.MethodPost, "/v1/apps"
@@ -422,6 +444,22 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		path += "?" + query.Encode()
 	case badinput.CreateToken, badinput.RotateToken:
 		return answer{inexpressible: "the HTTP API makes and rotates no tokens"}
+	case badinput.CancelJob, badinput.RetryJob:
+		if in.Job == "" {
+			return answer{inexpressible: "an empty path segment names no route"}
+		}
+		verb := map[badinput.Op]string{badinput.CancelJob: "cancel", badinput.RetryJob: "retry"}[c.Op]
+		method, path, noBody = http.MethodPost, "/v1/jobs/"+url.PathEscape(in.Job)+"/"+verb, true
+	case badinput.DeleteJob:
+		if in.Job == "" {
+			return answer{inexpressible: "an empty path segment names no route"}
+		}
+		method, path = http.MethodDelete, "/v1/jobs/"+url.PathEscape(in.Job)
+	case badinput.Pause:
+		method, path = http.MethodPost, "/v1/pauses"
+		body.str("app", in.App)
+		body.str("queue", in.Queue)
+		body.str("type", in.Type)
 	}
 	if method == http.MethodGet {
 		param("limit", in.Limit)
@@ -431,7 +469,7 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		}
 	}
 	var reqBody io.Reader
-	if method == http.MethodPost || method == http.MethodPatch {
+	if (method == http.MethodPost || method == http.MethodPatch) && !noBody {
 		reqBody = bytes.NewReader(body.bytes())
 	}
 	req, err := http.NewRequestWithContext(s.w.ctx, method, s.srv.URL+path, reqBody)
