@@ -23,8 +23,9 @@ const databaseURLEnv = "SLUICE_DATABASE_URL"
 const defaultDatabaseFile = "sluice.db"
 
 const rootLong = `Sluice is durable, multi-tenant background-job processing with a dead-letter queue.
-This command migrates the schema, manages apps, enqueues and inspects jobs, triages the
-dead-letter queue (DLQ), manages API tokens, and serves the HTTP API and web UI.
+This command migrates the schema, manages apps, enqueues, inspects and controls jobs
+(cancel, retry, pause and resume), triages the dead-letter queue (DLQ), manages API tokens,
+and serves the HTTP API and web UI.
 
 Database:
   --database-url, else the ` + databaseURLEnv + ` environment variable, else the embedded
