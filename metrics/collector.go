@@ -56,6 +56,12 @@ var (
 	alertsOldestDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "alerts_oldest_pending_age_seconds"),
 		"How long the oldest pending alert has waited since it was queued; 0 when none is pending.",
 		nil, nil)
+	pausedScopesDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "paused_scopes"),
+		"Paused scopes (Client.Pause): apps, queues, job types or combinations whose jobs no worker claims until they are resumed.",
+		nil, nil)
+	appDisabledDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "app", "disabled"),
+		"1 if the app is disabled (Client.DisableApp: its jobs are not claimed and enqueueing them is refused), else 0; one series for every app.",
+		[]string{appLabel}, nil)
 	upDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "up"),
 		"1 if every database query of this scrape answered in time, else 0.", nil, nil)
 )
@@ -72,7 +78,7 @@ type dbCollector struct {
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{jobsDesc, oldestPendingDesc, dlqEntriesDesc, dlqGroupsDesc, dlqOldestDesc,
 		liveTuplesDesc, deadTuplesDesc, tableSizeDesc, dbSizeDesc, xidAgeDesc, multiXactAgeDesc,
-		appMaxRunningDesc, appRateDesc, replayOpsDesc, alertsPendingDesc, alertsOldestDesc, upDesc} {
+		appMaxRunningDesc, appRateDesc, appDisabledDesc, pausedScopesDesc, replayOpsDesc, alertsPendingDesc, alertsOldestDesc, upDesc} {
 		ch <- d
 	}
 }
@@ -86,6 +92,7 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	if apps, err := c.st.ListApps(ctx); err == nil {
 		c.names.store(apps)
 		collectLimits(ch, apps)
+		collectDisabled(ch, apps)
 	} else {
 		up = 0
 	}
@@ -98,6 +105,11 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, status := range []store.ReplayStatus{store.ReplayRunning, store.ReplayPaused, store.ReplayCancelled, store.ReplayDone, store.ReplayFailed} {
 			ch <- prometheus.MustNewConstMetric(replayOpsDesc, prometheus.GaugeValue, float64(ops[status]), string(status))
 		}
+	} else {
+		up = 0
+	}
+	if pauses, err := c.st.ListPauses(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(pausedScopesDesc, prometheus.GaugeValue, float64(len(pauses)))
 	} else {
 		up = 0
 	}
@@ -124,6 +136,18 @@ func collectLimits(ch chan<- prometheus.Metric, apps []store.App) {
 		if a.Rate > 0 {
 			ch <- prometheus.MustNewConstMetric(appRateDesc, prometheus.GaugeValue, a.Rate, a.Name)
 		}
+	}
+}
+
+// collectDisabled sends 1 for each disabled app and 0 for each other, so that an alert on a
+// disabled app and a dashboard of every app's state read the same series.
+func collectDisabled(ch chan<- prometheus.Metric, apps []store.App) {
+	for _, a := range apps {
+		v := 0.0
+		if a.DisabledAt != nil {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(appDisabledDesc, prometheus.GaugeValue, v, a.Name)
 	}
 }
 

@@ -60,6 +60,12 @@
 //	sluice_dlq_groups                      their failure groups (see sluice.DLQ.Groups)
 //	sluice_dlq_oldest_entry_age_seconds    age of the oldest un-replayed entry (0 if none)
 //
+// and, labelled by app alone, and without labels, the operators' control of live work (see
+// sluice.Client.DisableApp and Pause):
+//
+//	sluice_app_disabled{app}               1 if the app is disabled, else 0: a series for every app
+//	sluice_paused_scopes                   paused scopes (apps, queues, types or combinations)
+//
 // and, labelled by status (running, paused, cancelled, done, failed) alone:
 //
 //	sluice_replay_operations{status}       bulk replay operations (see sluice.DLQ.StartReplay)
