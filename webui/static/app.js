@@ -164,7 +164,7 @@ const appName = (id) => state.appNames.get(id) || id;
 
 // ---------------------------------------------------------------------------------------
 // Routing: #/ overview, #/dlq?filter, #/dlq/ID, #/groups?filter, #/jobs?filter, #/jobs/ID,
-// #/alerts?filter, #/schedules, #/apps (admins)
+// #/alerts?filter, #/schedules, #/pauses, #/apps (admins)
 
 const routes = [
   [/^\/$/, viewOverview],
@@ -176,6 +176,7 @@ const routes = [
   [/^\/alerts$/, viewAlerts],
   [/^\/apps$/, viewApps],
   [/^\/schedules$/, viewSchedules],
+  [/^\/pauses$/, viewPauses],
 ];
 
 function currentRoute() {
@@ -311,7 +312,7 @@ async function signOut() {
 function topbar(path) {
   const s = state.session;
   const nav = [['#/', 'Overview', /^\/$/], [state.lastList, 'Dead letters', /^\/dlq/], ['#/groups', 'Failure groups', /^\/groups/], ['#/jobs', 'Jobs', /^\/jobs/],
-    ['#/schedules', 'Schedules', /^\/schedules/], ['#/alerts', 'Alerts', /^\/alerts/]];
+    ['#/schedules', 'Schedules', /^\/schedules/], ['#/pauses', 'Pauses', /^\/pauses/], ['#/alerts', 'Alerts', /^\/alerts/]];
   if (s.admin) nav.push(['#/apps', 'Apps', /^\/apps/]);
   const who = s.admin ? 'admin' : `app ${s.appName || appName(s.appId)}`;
   return h('header', { class: 'topbar' },
@@ -332,13 +333,13 @@ function pageHead(title, subtitle, ...extra) {
 }
 
 // dialog asks for confirmation in a modal. onConfirm runs while the dialog shows it is busy;
-// its error stays in the dialog, readable, and its result resolves the promise. Cancel or
-// Escape resolves null.
-function dialog({ title, body = [], confirmLabel, danger = false, onConfirm }) {
+// its error stays in the dialog, readable, and its result resolves the promise. Dismissing
+// it (its dismissLabel button, "Cancel" unless said otherwise) or Escape resolves null.
+function dialog({ title, body = [], confirmLabel, dismissLabel = 'Cancel', danger = false, onConfirm }) {
   return new Promise((resolve) => {
     let busy = false;
     const errors = h('div', { class: 'form-errors' });
-    const cancel = h('button', { type: 'button', onclick: () => finish(null) }, 'Cancel');
+    const cancel = h('button', { type: 'button', id: 'dialog-dismiss', onclick: () => finish(null) }, dismissLabel);
     const confirm = h('button', { type: 'submit', class: danger ? 'danger' : 'primary', id: 'dialog-confirm' }, confirmLabel);
     const form = h('form', {
       onsubmit: async (e) => {
@@ -478,6 +479,7 @@ function overview(items) {
     const dead = list.reduce((n, s) => n + (s.dead || 0), 0);
     rows.push(h('tr', { class: 'group' }, h('th', { colspan: '6', scope: 'rowgroup' },
       h('span', { class: 'app-name' }, name),
+      disabledBadge(state.apps.find((a) => a.name === name)),
       appLimits(state.apps.find((a) => a.name === name)),
       dead ? h('a', { class: 'group-dead', href: `#/dlq?${new URLSearchParams({ app: name })}` }, `${plural(dead, 'dead entry', 'dead entries')} →`) : h('span', { class: 'muted small' }, 'nothing dead'))));
     for (const s of list) {
@@ -498,7 +500,7 @@ function overview(items) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Apps (admin tokens): rename, delete, purge
+// Apps (admin tokens): disable, enable, rename, delete, purge
 
 // holdingsList says what an app holds, one item per kind it holds any of.
 function holdingsList(hd) {
@@ -519,7 +521,7 @@ async function viewApps(main, _params, ctx) {
     return;
   }
   const body = h('div', { class: 'loading' }, 'Loading…');
-  main.append(pageHead('Apps', 'Every app (tenant). A rename keeps its id, so its jobs, dead letters and tokens stay its own; an app is deleted only when it holds nothing, or with a purge of everything it holds.'), body);
+  main.append(pageHead('Apps', 'Every app (tenant). A rename keeps its id, so its jobs, dead letters and tokens stay its own; an app is deleted only when it holds nothing, or with a purge of everything it holds. A disabled app’s jobs wait: none is claimed or enqueued until it is enabled again.'), body);
   try {
     await reloadApps();
     if (!ctx.alive()) return;
@@ -534,18 +536,52 @@ function appsTable() {
   if (!state.apps.length) {
     return h('div', { class: 'empty card' }, h('p', null, 'No apps yet.'), h('p', { class: 'muted' }, 'Create one with ', h('code', null, 'sluice apps create NAME'), '.'));
   }
-  const rows = state.apps.map((a) => h('tr', { dataset: { app: a.id, name: a.name } },
-    h('td', { class: 'app-name' }, a.name),
+  const rows = state.apps.map((a) => h('tr', { dataset: { app: a.id, name: a.name }, class: a.disabledAt ? 'disabled' : null },
+    h('td', { class: 'app-name' }, a.name, disabledBadge(a)),
     h('td', null, h('code', { class: 'id muted' }, a.id)),
     h('td', null, when(a.createdAt)),
     h('td', null, appLimits(a) || h('span', { class: 'muted small' }, 'no limits')),
     h('td', { class: 'actions' }, canWrite() ? [
+      a.disabledAt
+        ? h('button', { type: 'button', class: 'enable-app', onclick: (ev) => enableApp(a, ev.target) }, 'Enable')
+        : h('button', { type: 'button', class: 'danger-outline disable-app', onclick: () => disableApp(a) }, 'Disable…'), ' ',
       h('button', { type: 'button', class: 'ghost rename-app', onclick: () => renameApp(a) }, 'Rename…'), ' ',
       h('button', { type: 'button', class: 'danger-outline delete-app', onclick: () => deleteApp(a) }, 'Delete…'),
     ] : null)));
   return h('div', { class: 'card flush' }, h('table', { class: 'grid', id: 'apps-table' },
     h('thead', null, h('tr', null, ['Name', 'Id', 'Created', 'Limits', ''].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', null, rows)));
+}
+
+// disabledBadge marks a disabled app, or is nothing.
+function disabledBadge(app) {
+  if (!app || !app.disabledAt) return null;
+  return [' ', h('span', { class: 'badge dead app-disabled', title: `Disabled ${fmtUTC(app.disabledAt)}: its jobs are not claimed and enqueueing them is refused` }, 'disabled')];
+}
+
+async function disableApp(a) {
+  const done = await dialog({
+    title: `Disable ${a.name}?`,
+    body: [h('p', null, 'No worker claims its jobs any more (attempts running now finish), enqueueing its jobs is refused, and its periodic schedules’ ticks are skipped. Its jobs and dead letters stay as they are, readable.'),
+      h('p', { class: 'muted small' }, 'Enable it again to have its due jobs claimed at once.')],
+    confirmLabel: 'Disable app',
+    danger: true,
+    onConfirm: () => api('POST', `/v1/apps/${encodeURIComponent(a.id)}/disable`),
+  });
+  if (!done) return;
+  await afterAppChange(h('strong', null, 'Disabled'), ` ${a.name}: its jobs are not claimed and none can be enqueued until it is enabled.`);
+}
+
+async function enableApp(a, button) {
+  button.disabled = true;
+  try {
+    await api('POST', `/v1/apps/${encodeURIComponent(a.id)}/enable`);
+  } catch (err) {
+    button.disabled = false;
+    document.querySelector('main')?.append(errorBox(err));
+    return;
+  }
+  await afterAppChange(h('strong', null, 'Enabled'), ` ${a.name}: its due jobs are claimed again.`);
 }
 
 // afterAppChange forgets listings filtered by an app's old name and shows the apps again,
@@ -1225,9 +1261,15 @@ function timeline(history) {
 const jobFields = ['app', 'type', 'status', 'tag'];
 const statuses = ['pending', 'running', 'completed', 'cancelled'];
 
+// cancelRequested reports whether an operator asked to cancel the job while it runs: its
+// worker has been told, and it ends when its handler returns.
+const cancelRequested = (j) => j.status === 'running' && !!j.cancelRequestedAt;
+
 function jobStatus(j) {
   const retrying = j.status === 'pending' && j.attempts > 0 && j.lastError;
-  return h('span', { class: ['badge', `st-${retrying ? 'retrying' : j.status}`] }, retrying ? 'retrying' : j.status);
+  const badge = h('span', { class: ['badge', `st-${retrying ? 'retrying' : j.status}`] }, retrying ? 'retrying' : j.status);
+  if (!cancelRequested(j)) return badge;
+  return [badge, ' ', h('span', { class: 'badge st-cancelling cancel-requested', title: `Cancel requested ${fmtUTC(j.cancelRequestedAt)}: the job ends when its handler returns` }, 'cancel requested')];
 }
 
 async function viewJobs(main, params, ctx) {
@@ -1418,6 +1460,103 @@ async function viewSchedules(main, _params, ctx) {
   await load();
 }
 
+// ---------------------------------------------------------------------------------------
+// Pauses: scopes (an app, a queue, a type, or a combination) whose jobs no worker claims
+
+const scopeFields = ['app', 'queue', 'type'];
+
+// scopeText writes a pause's scope: "queue mail of acme", "type report.build", "app acme".
+function scopeText(p) {
+  const parts = [];
+  if (p.queue) parts.push(`queue ${p.queue}`);
+  if (p.type) parts.push(`type ${p.type}`);
+  const app = p.appId ? appName(p.appId) : '';
+  if (!parts.length) return `app ${app}`;
+  return `${parts.join(', ')}${app ? ` of ${app}` : ''}`;
+}
+
+async function viewPauses(main, _params, ctx) {
+  if (!state.types.length) await loadTypes().catch(() => {});
+  if (!ctx.alive()) return;
+  main.append(pageHead('Pauses', 'No worker claims a job of a paused scope — an app, a queue, a job type, or a combination — until it is resumed. Attempts already running finish; enqueueing goes on, and the jobs wait.'));
+  const messages = h('div', { class: 'messages', id: 'pauses-messages' });
+  let form = null;
+  if (canWrite()) {
+    const button = h('button', { type: 'submit', class: 'primary', id: 'pause-submit' }, 'Pause');
+    form = h('form', { class: 'filters card', id: 'pause-form', onsubmit: async (e) => {
+      e.preventDefault();
+      const data = new FormData(form);
+      const scope = {};
+      for (const k of scopeFields) {
+        const v = String(data.get(k) || '').trim();
+        if (v) scope[k] = v;
+      }
+      button.disabled = true;
+      messages.replaceChildren();
+      try {
+        const p = await api('POST', '/v1/pauses', scope);
+        if (!ctx.alive()) return;
+        for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+        form.reset();
+        messages.replaceChildren(notice('ok', h('strong', null, 'Paused'), ` ${scopeText(p)}: its jobs are not claimed until it is resumed.`));
+        await load();
+      } catch (err) {
+        if (!ctx.alive()) return;
+        messages.replaceChildren(errorBox(err, form));
+        // A scope naming nothing is an error on all three fields.
+        if (err.field === 'scope') for (const k of scopeFields) form.elements[k].setAttribute('aria-invalid', 'true');
+      } finally {
+        button.disabled = false;
+      }
+    } },
+    field('App', h('select', { name: 'app', id: 'p-app' }, h('option', { value: '' }, 'Any app'),
+      state.apps.map((a) => h('option', { value: a.name }, a.name)))),
+    field('Queue', h('input', { name: 'queue', id: 'p-queue', placeholder: 'any queue', autocomplete: 'off', spellcheck: 'false', size: '14' })),
+    field('Type', [h('input', { name: 'type', id: 'p-type', list: 'pause-types', placeholder: 'any type', autocomplete: 'off', spellcheck: 'false' }),
+      h('datalist', { id: 'pause-types' }, state.types.map((t) => h('option', { value: t })))]),
+    h('div', { class: 'filter-actions' }, button, h('span', { class: 'muted small' }, 'Give one or more: an app’s queue, say.')));
+  }
+  const tbody = h('tbody');
+  add(main, [form, messages, h('div', { class: 'card flush' }, h('table', { class: 'grid rows pauses', id: 'pauses-table' },
+    h('thead', null, h('tr', null, ['App', 'Queue', 'Type', 'Paused at', 'By', ''].map((c) => h('th', { scope: 'col' }, c)))),
+    tbody))]);
+  const any = (what) => h('span', { class: 'muted' }, `any ${what}`);
+
+  async function load() {
+    try {
+      const list = await api('GET', '/v1/pauses');
+      if (!ctx.alive()) return;
+      const items = list.items || [];
+      tbody.replaceChildren(...items.map((p) => h('tr', { dataset: { id: p.id } },
+        h('td', { class: 'app' }, p.appId ? appName(p.appId) : any('app')),
+        h('td', { class: 'queue' }, p.queue || any('queue')),
+        h('td', { class: 'type' }, p.type || any('type')),
+        h('td', { class: 'when-cell' }, when(p.pausedAt, { stacked: true })),
+        h('td', { class: 'by' }, p.pausedBy || h('span', { class: 'muted' }, '—')),
+        h('td', { class: 'actions' }, canWrite() ? h('button', { type: 'button', class: 'resume-pause', onclick: (ev) => resume(p, ev.target) }, 'Resume') : null))));
+      if (!items.length) tbody.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: '6' }, 'Nothing is paused: every job is claimed when it is due.')));
+    } catch (err) {
+      if (ctx.alive()) messages.replaceChildren(errorBox(err));
+    }
+  }
+
+  async function resume(p, button) {
+    button.disabled = true;
+    const scope = { app: p.appId || undefined, queue: p.queue || undefined, type: p.type || undefined };
+    try {
+      await api('DELETE', '/v1/pauses', scope);
+      if (!ctx.alive()) return;
+      messages.replaceChildren(notice('ok', h('strong', null, 'Resumed'), ` ${scopeText(p)}: its due jobs are claimed again.`));
+    } catch (err) {
+      if (!ctx.alive()) return;
+      messages.replaceChildren(err.status === 404 ? notice('info', `${scopeText(p)} was no longer paused.`) : errorBox(err));
+    }
+    await load();
+  }
+
+  await load();
+}
+
 async function viewJob(main, _params, ctx, id) {
   main.append(h('a', { class: 'back', href: '#/jobs', id: 'back' }, '← Jobs'));
   let j;
@@ -1428,10 +1567,13 @@ async function viewJob(main, _params, ctx, id) {
     return;
   }
   if (!ctx.alive()) return;
+  const messages = h('div', { class: 'messages', id: 'job-messages' });
   main.append(
     h('div', { class: 'page-head' }, h('div', null, h('h1', { class: 'mono-title' }, j.type),
-      h('p', { class: 'sub' }, h('span', { class: 'badge' }, appName(j.appId)), ' ', jobStatus(j),
-        h('span', { class: 'muted' }, ` · created ${relative(j.createdAt)}`)))),
+      h('p', { class: 'sub', id: 'job-status' }, h('span', { class: 'badge' }, appName(j.appId)), ' ', jobStatus(j),
+        h('span', { class: 'muted' }, ` · created ${relative(j.createdAt)}`))),
+    h('div', { class: 'head-extra actions' }, jobActions(j, ctx, messages))),
+    messages,
     h('div', { class: ['detail', !j.errorHistory?.length && 'single'] },
       j.errorHistory?.length ? h('section', { class: 'card history', 'aria-labelledby': 'h-history' }, timeline(j.errorHistory)) : null,
       h('div', { class: 'side' },
@@ -1445,6 +1587,7 @@ async function viewJob(main, _params, ctx, id) {
           ['Attempts', `${fmtInt(j.attempts)} of ${fmtInt(j.maxAttempts)}`],
           ['Runs at', j.status === 'pending' ? when(j.runAt, { ms: true, stacked: true }) : null],
           ['Started', j.startedAt ? when(j.startedAt, { ms: true, stacked: true }) : null],
+          ['Cancel requested', cancelRequested(j) ? when(j.cancelRequestedAt, { ms: true, stacked: true }) : null],
           ['Completed', j.completedAt ? when(j.completedAt, { ms: true, stacked: true }) : null],
           ['Lease expires', j.leaseExpiresAt ? when(j.leaseExpiresAt, { ms: true, stacked: true }) : null],
           ['Created', when(j.createdAt, { ms: true, stacked: true })],
@@ -1454,6 +1597,69 @@ async function viewJob(main, _params, ctx, id) {
           ['Trace', traceCell(j)],
         ])),
         payloadSection(j.payload))));
+}
+
+// jobActions are the buttons that change a job, for a session that may write: cancel it
+// (pending, or running and not yet asked to), make it due now (pending), delete it (not
+// running). Cancel and delete ask first. The outcome is shown above the job, read afresh;
+// a deleted job's above the jobs.
+function jobActions(j, ctx, messages) {
+  if (!canWrite()) return [];
+  const path = `/v1/jobs/${encodeURIComponent(j.id)}`;
+  const what = `${j.type} job ${shortID(j.id)} of ${appName(j.appId)}`;
+  const actions = [];
+  if (j.status === 'pending' || (j.status === 'running' && !j.cancelRequestedAt)) {
+    actions.push(h('button', { type: 'button', class: 'danger-outline', id: 'cancel-job', onclick: async () => {
+      const running = j.status === 'running';
+      const job = await dialog({
+        title: 'Cancel this job?',
+        body: [h('p', null, running
+          ? 'It is running: its worker is told at once and its handler’s context is cancelled. The job ends cancelled when the handler returns — or completed, if the handler finishes its work anyway. It is never retried or dead-lettered.'
+          : 'It has not run yet: it ends cancelled now and never runs. Its history records that an operator cancelled it.')],
+        confirmLabel: 'Cancel job',
+        dismissLabel: 'Keep it',
+        danger: true,
+        onConfirm: () => api('POST', `${path}/cancel`),
+      });
+      if (!job || !ctx.alive()) return;
+      if (job.status === 'running') flash('ok', h('strong', null, 'Cancel requested'), ` for ${what}: its worker was told, and it ends when its handler returns.`);
+      else flash('ok', h('strong', null, 'Cancelled'), ` ${what}.`);
+      render();
+    } }, 'Cancel…'));
+  }
+  if (j.status === 'pending') {
+    const retry = h('button', { type: 'button', id: 'retry-job', title: 'Make it due now, keeping its attempts and history', onclick: async () => {
+      retry.disabled = true;
+      messages.replaceChildren();
+      try {
+        await api('POST', `${path}/retry`);
+      } catch (err) {
+        if (!ctx.alive()) return;
+        messages.replaceChildren(errorBox(err));
+        retry.disabled = err.status === 409;
+        return;
+      }
+      if (!ctx.alive()) return;
+      flash('ok', h('strong', null, 'Due now:'), ` ${what} is claimed by the next worker that takes its queue and type.`);
+      render();
+    } }, 'Retry now');
+    actions.push(retry);
+  }
+  if (j.status !== 'running') {
+    actions.push(h('button', { type: 'button', class: 'danger-outline', id: 'delete-job', onclick: async () => {
+      const job = await dialog({
+        title: 'Delete this job?',
+        body: [h('p', null, `The ${j.status} job and its error history are deleted for good${j.status === 'pending' ? ': it never runs' : ''}.`)],
+        confirmLabel: 'Delete job',
+        danger: true,
+        onConfirm: () => api('DELETE', path),
+      });
+      if (!job || !ctx.alive()) return;
+      flash('ok', h('strong', null, 'Deleted'), ` ${what}.`);
+      go('#/jobs');
+    } }, 'Delete…'));
+  }
+  return actions;
 }
 
 // ---------------------------------------------------------------------------------------
