@@ -166,8 +166,11 @@ func TestLiveControl(t *testing.T) {
 			var releaseOnce sync.Once
 			free := func() { releaseOnce.Do(func() { close(release) }) }
 			t.Cleanup(free) // before the fixture's client is closed
+			// The handler holds on until the page has shown the request, then until its worker
+			// has cancelled its context (told at once, but not before the request returned).
 			sluice.Handle(f.client, "slow.export", func(ctx context.Context, _ *sluice.Job, _ item) error {
 				<-release
+				<-ctx.Done()
 				return context.Cause(ctx)
 			}, &sluice.TypeOptions{MaxAttempts: 1})
 			if err := f.client.Start(f.ctx); err != nil {
@@ -194,7 +197,10 @@ func TestLiveControl(t *testing.T) {
 				br.shot("job-cancel-requested")
 			}
 			free()
-			waitFor(t, "the running job to end cancelled", func() bool { return getJob(running).Status == sluice.StatusCancelled })
+			waitFor(t, "the running job to end", func() bool { return getJob(running).Status != sluice.StatusRunning })
+			if got := getJob(running); got.Status != sluice.StatusCancelled {
+				t.Errorf("the job whose cancel was requested ended %s, want cancelled", got.Status)
+			}
 			if err := f.client.Stop(f.ctx); err != nil {
 				t.Fatal(err)
 			}
