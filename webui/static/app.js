@@ -1509,7 +1509,8 @@ async function viewPauses(main, _params, ctx) {
         button.disabled = false;
       }
     } },
-    field('App', h('select', { name: 'app', id: 'p-app' }, h('option', { value: '' }, 'Any app'),
+    // An app token pauses its own app's work only: its app is the one choice.
+    field('App', h('select', { name: 'app', id: 'p-app' }, state.session.admin ? h('option', { value: '' }, 'Any app') : null,
       state.apps.map((a) => h('option', { value: a.name }, a.name)))),
     field('Queue', h('input', { name: 'queue', id: 'p-queue', placeholder: 'any queue', autocomplete: 'off', spellcheck: 'false', size: '14' })),
     field('Type', [h('input', { name: 'type', id: 'p-type', list: 'pause-types', placeholder: 'any type', autocomplete: 'off', spellcheck: 'false' }),
@@ -1542,9 +1543,13 @@ async function viewPauses(main, _params, ctx) {
 
   async function resume(p, button) {
     button.disabled = true;
-    const scope = { app: p.appId || undefined, queue: p.queue || undefined, type: p.type || undefined };
+    // The scope exactly as it was paused, in the query.
+    const q = new URLSearchParams();
+    if (p.appId) q.set('app', p.appId);
+    if (p.queue) q.set('queue', p.queue);
+    if (p.type) q.set('type', p.type);
     try {
-      await api('DELETE', '/v1/pauses', scope);
+      await api('DELETE', `/v1/pauses?${q}`);
       if (!ctx.alive()) return;
       messages.replaceChildren(notice('ok', h('strong', null, 'Resumed'), ` ${scopeText(p)}: its due jobs are claimed again.`));
     } catch (err) {
