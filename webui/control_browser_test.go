@@ -154,6 +154,9 @@ func TestLiveControl(t *testing.T) {
 			if name == "sqlite" {
 				br.shot("apps-disabled")
 			}
+			br.goTo("#/")
+			br.until("the overview marks acme", `[...document.querySelectorAll('#stats tr.group')].some((r) => r.querySelector('.app-name').textContent === 'acme' && r.querySelector('.app-disabled'))`)
+			br.do("back to the apps", chromedp.Click(chromedp.CSS(`nav a[href="#/apps"]`)), chromedp.WaitVisible(chromedp.CSS(appRow+" .enable-app")))
 			br.do("enable acme", chromedp.Click(chromedp.CSS(appRow+" .enable-app")))
 			br.until("acme enabled", okText("Enabled acme")+` && document.querySelector('`+appRow+` .app-disabled') === null && document.querySelector('`+appRow+` .disable-app') !== null`)
 			if a, err := f.client.GetApp(f.ctx, "acme"); err != nil || a.DisabledAt != nil {
