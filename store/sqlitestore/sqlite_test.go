@@ -229,7 +229,7 @@ func TestMigrations(t *testing.T) {
 	s := open(t, testdb.SQLite(t))
 	ctx := context.Background()
 	status := try(s.MigrationStatus(ctx)).must(t)
-	names := []string{"initial", "job_dlq", "dlq_job_fields", "tokens_audit", "failure_groups", "fair_claims", "alerts", "replay_operations", "retention", "token_rotation", "periodic_schedules", "alert_deliveries", "tags_trace"}
+	names := []string{"initial", "job_dlq", "dlq_job_fields", "tokens_audit", "failure_groups", "fair_claims", "alerts", "replay_operations", "retention", "token_rotation", "periodic_schedules", "alert_deliveries", "tags_trace", "live_control"}
 	if len(status) != len(names) {
 		t.Fatalf("status = %+v", status)
 	}

@@ -114,6 +114,13 @@ func buildDemo(t *testing.T, url string) {
 	if len(claimed) != 1 {
 		t.Fatalf("claimed %d held jobs, want 1", len(claimed))
 	}
+	// Its cancel asked for (jobs.cancel_requested_at), a paused type of one app and a global
+	// queue, and a disabled app.
+	must[sluice.Job](t)(client.CancelJob(ctx, claimed[0].ID))
+	must[sluice.Pause](t)(client.Pause(ctx, sluice.Scope{App: "acme", Type: "fail"}))
+	must[sluice.Pause](t)(client.Pause(ctx, sluice.Scope{Queue: "bulk"}))
+	must[sluice.App](t)(client.CreateApp(ctx, "initech"))
+	must[sluice.App](t)(client.DisableApp(ctx, "initech"))
 	must[[]store.GroupAlert](t)(st.ClaimGroupAlerts(ctx, store.GroupAlertClaim{Threshold: 1, Token: uuid.New(), Limit: 10, Lease: time.Hour}))
 	// One alert delivered after a failed attempt (a row of alert_log), the rest pending.
 	alerter := uuid.New()
