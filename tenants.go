@@ -89,6 +89,10 @@ type AppDeletion struct {
 	Deleted AppRows `json:"deleted"`
 	// Batches is how many of the purge's transactions deleted something.
 	Batches int `json:"batches"`
+	// Schedules and Pauses count the app's periodic schedules and pauses, which go with it
+	// (as the audit row's details also record).
+	Schedules int64 `json:"schedules"`
+	Pauses    int64 `json:"pauses"`
 	// AuditID is the operation's row in the audit log.
 	AuditID uuid.UUID `json:"auditId"`
 	// Done is true once the app itself is deleted.
@@ -135,9 +139,17 @@ func (c *Client) DeleteApp(ctx context.Context, idOrName string, opts *DeleteApp
 	if err != nil {
 		return AppDeletion{}, err
 	}
-	res := AppDeletion{App: app}
+	held, err := c.store.AppHoldings(ctx, id)
+	if err != nil {
+		return AppDeletion{}, c.deleteError(err, idOrName)
+	}
+	res := AppDeletion{App: app, Schedules: held.Schedules, Pauses: held.Pauses}
+	settings := func(details map[string]any) map[string]any {
+		details["app"], details["schedules"], details["pauses"] = app.Name, held.Schedules, held.Pauses
+		return details
+	}
 	if !o.Purge {
-		audit := newAudit(ctx, "app.delete", &id, map[string]any{"app": app.Name})
+		audit := newAudit(ctx, "app.delete", &id, settings(map[string]any{}))
 		res.AuditID = audit.ID
 		if err := c.store.DeleteApp(ctx, id, audit); err != nil {
 			return res, c.deleteError(err, idOrName)
@@ -146,7 +158,7 @@ func (c *Client) DeleteApp(ctx context.Context, idOrName string, opts *DeleteApp
 		res.Done = true
 		return res, nil
 	}
-	audit := newAudit(ctx, "app.purge", &id, map[string]any{"app": app.Name, "batchSize": batch})
+	audit := newAudit(ctx, "app.purge", &id, settings(map[string]any{"batchSize": batch}))
 	res.AuditID = audit.ID
 	for refusals := 0; ; {
 		n, err := c.store.PurgeAppBatch(ctx, id, store.PurgeBatch{Limit: batch, Audit: audit})

@@ -2,6 +2,7 @@ package sluice_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"testing"
@@ -235,4 +236,34 @@ func TestTokenExpiryAndRotation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Pauses and periodic schedules are an app's settings: they do not stand in the way of
+// deleting it, and go with it, counted in the result and the audit row.
+func TestDeleteAppTakesItsSettings(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		b := setup(t, url, nil)
+		if _, err := b.client.Pause(b.ctx, sluice.Scope{App: b.app.Name, Queue: "emails"}); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := b.client.AppHoldings(b.ctx, b.app.Name); err != nil || h != (sluice.AppHoldings{Pauses: 1}) || !h.Empty() {
+			t.Fatalf("holdings of an app with a pause: %+v, %v", h, err)
+		}
+		res, err := b.client.DeleteApp(b.ctx, b.app.Name, nil)
+		if err != nil || !res.Done || res.Pauses != 1 || res.Schedules != 0 {
+			t.Fatalf("DeleteApp: %+v, %v", res, err)
+		}
+		if pauses, err := b.client.ListPauses(b.ctx); err != nil || len(pauses) != 0 {
+			t.Fatalf("pauses after the app's deletion: %+v, %v", pauses, err)
+		}
+		audit, err := b.client.ListAudit(b.ctx, sluice.ListOptions{})
+		if err != nil || len(audit.Items) == 0 || audit.Items[0].Action != "app.delete" {
+			t.Fatalf("the deletion's audit row: %+v, %v", audit.Items, err)
+		}
+		var details struct{ Pauses, Schedules int }
+		if err := json.Unmarshal(audit.Items[0].Details, &details); err != nil || details.Pauses != 1 || details.Schedules != 0 {
+			t.Fatalf("the deletion's audit details: %s (%v)", audit.Items[0].Details, err)
+		}
+	})
 }

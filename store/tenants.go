@@ -82,10 +82,17 @@ type AppHoldings struct {
 	// Tokens are the app's tokens that are not revoked (expired ones included).
 	Tokens            int64 `json:"tokens"`
 	RetentionPolicies int64 `json:"retentionPolicies"`
+	// Schedules and Pauses are the app's periodic schedules and its pauses: settings, not
+	// work, so they do not stand in the way of DeleteApp; they go with the app.
+	Schedules int64 `json:"schedules"`
+	Pauses    int64 `json:"pauses"`
 }
 
-// Empty reports whether the app holds nothing.
-func (h AppHoldings) Empty() bool { return h == AppHoldings{} }
+// Empty reports whether the app holds nothing that stands in the way of deleting it.
+func (h AppHoldings) Empty() bool {
+	h.Schedules, h.Pauses = 0, 0
+	return h == AppHoldings{}
+}
 
 // String lists what is held, like "3 pending jobs, 1 dead-letter entry"; "nothing" when empty.
 func (h AppHoldings) String() string {

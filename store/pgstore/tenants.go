@@ -70,7 +70,7 @@ func (s *Store) AppHoldings(ctx context.Context, id uuid.UUID) (store.AppHolding
 func appHoldings(ctx context.Context, db querier, id uuid.UUID) (store.AppHoldings, error) {
 	var h store.AppHoldings
 	err := db.QueryRow(ctx, qten.Get("AppHoldings"), id).Scan(&h.PendingJobs, &h.RunningJobs, &h.FinishedJobs,
-		&h.DeadJobs, &h.ReplayedDeadJobs, &h.Tokens, &h.RetentionPolicies)
+		&h.DeadJobs, &h.ReplayedDeadJobs, &h.Tokens, &h.RetentionPolicies, &h.Schedules, &h.Pauses)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return h, store.ErrNotFound
 	}

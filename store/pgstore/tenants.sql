@@ -18,7 +18,9 @@ SELECT
     (SELECT count(*) FROM job_dlq WHERE app_id = a.id AND replayed_at IS NULL),
     (SELECT count(*) FROM job_dlq WHERE app_id = a.id AND replayed_at IS NOT NULL),
     (SELECT count(*) FROM api_tokens WHERE app_id = a.id AND revoked_at IS NULL),
-    (SELECT count(*) FROM retention_policies WHERE app_id = a.id)
+    (SELECT count(*) FROM retention_policies WHERE app_id = a.id),
+    (SELECT count(*) FROM periodic_schedules WHERE app_id = a.id),
+    (SELECT count(*) FROM pauses WHERE app_id = a.id)
 FROM apps AS a WHERE a.id = $1;
 
 -- name: PurgeAppJobs

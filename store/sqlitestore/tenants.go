@@ -78,7 +78,7 @@ func (s *Store) AppHoldings(ctx context.Context, id uuid.UUID) (store.AppHolding
 func appHoldings(ctx context.Context, db querier, id uuid.UUID) (store.AppHoldings, error) {
 	var h store.AppHoldings
 	err := db.QueryRowContext(ctx, qten.Get("AppHoldings"), sql.Named("id", id.String())).Scan(&h.PendingJobs,
-		&h.RunningJobs, &h.FinishedJobs, &h.DeadJobs, &h.ReplayedDeadJobs, &h.Tokens, &h.RetentionPolicies)
+		&h.RunningJobs, &h.FinishedJobs, &h.DeadJobs, &h.ReplayedDeadJobs, &h.Tokens, &h.RetentionPolicies, &h.Schedules, &h.Pauses)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, store.ErrNotFound
 	}

@@ -613,13 +613,16 @@ async function deleteApp(a) {
     document.querySelector('main')?.append(errorBox(err));
     return;
   }
-  const empty = Object.values(hd).every((n) => !n);
+  // Schedules and pauses are settings: they go with the app, and never call for a purge.
+  const { schedules = 0, pauses = 0, ...held } = hd;
+  const empty = Object.values(held).every((n) => !n);
+  const settings = schedules + pauses ? h('p', null, `Its ${[schedules ? plural(schedules, 'periodic schedule', 'periodic schedules') : '', pauses ? plural(pauses, 'pause', 'pauses') : ''].filter(Boolean).join(' and ')} go with it.`) : null;
   const path = `/v1/apps/${encodeURIComponent(a.id)}`;
   let done;
   if (empty) {
     done = await dialog({
       title: `Delete ${a.name}?`,
-      body: [h('p', null, 'It holds nothing: no jobs, dead letters, tokens or retention policies. Its name becomes free.')],
+      body: [h('p', null, 'It holds nothing: no jobs, dead letters, tokens or retention policies. Its name becomes free.'), settings],
       confirmLabel: 'Delete app',
       danger: true,
       onConfirm: () => api('DELETE', path),
@@ -628,7 +631,7 @@ async function deleteApp(a) {
     const confirmName = h('input', { id: 'purge-confirm', name: 'confirm', autocomplete: 'off', spellcheck: 'false' });
     done = await dialog({
       title: `Purge and delete ${a.name}?`,
-      body: [h('p', null, 'It still holds:'), holdingsList(hd),
+      body: [h('p', null, 'It still holds:'), holdingsList(held), settings,
         h('p', null, 'A purge deletes all of it for good, in batches, then the app. Running jobs are deleted under their workers, whose results are then ignored. Stop its producers first.'),
         field('Type the app’s name to confirm', confirmName)],
       confirmLabel: 'Purge and delete',
