@@ -62,6 +62,9 @@ var (
 	appDisabledDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "app", "disabled"),
 		"1 if the app is disabled (Client.DisableApp: its jobs are not claimed and enqueueing them is refused), else 0; one series for every app.",
 		[]string{appLabel}, nil)
+	tokenExpiryDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "token", "expires_in_seconds"),
+		"Seconds until an API token made with a lifetime (tokens create --ttl) stops working, 0 once it has; one series per such token that is not revoked. Alert below your rotation lead time.",
+		[]string{"token", "name"}, nil)
 	upDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "db", "up"),
 		"1 if every database query of this scrape answered in time, else 0.", nil, nil)
 )
@@ -78,7 +81,7 @@ type dbCollector struct {
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{jobsDesc, oldestPendingDesc, dlqEntriesDesc, dlqGroupsDesc, dlqOldestDesc,
 		liveTuplesDesc, deadTuplesDesc, tableSizeDesc, dbSizeDesc, xidAgeDesc, multiXactAgeDesc,
-		appMaxRunningDesc, appRateDesc, appDisabledDesc, pausedScopesDesc, replayOpsDesc, alertsPendingDesc, alertsOldestDesc, upDesc} {
+		appMaxRunningDesc, appRateDesc, appDisabledDesc, pausedScopesDesc, replayOpsDesc, alertsPendingDesc, alertsOldestDesc, tokenExpiryDesc, upDesc} {
 		ch <- d
 	}
 }
@@ -113,6 +116,11 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		up = 0
 	}
+	if tokens, err := c.st.ListTokens(ctx); err == nil {
+		collectTokenExpiry(ch, tokens, time.Now())
+	} else {
+		up = 0
+	}
 	if bl, err := c.st.AlertBacklog(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(alertsPendingDesc, prometheus.GaugeValue, float64(bl.Pending))
 		ch <- prometheus.MustNewConstMetric(alertsOldestDesc, prometheus.GaugeValue, ageSeconds(time.Now(), bl.OldestPendingAt))
@@ -125,6 +133,17 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		up = 0
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
+}
+
+// collectTokenExpiry sends the time left of every token that expires and is not revoked.
+func collectTokenExpiry(ch chan<- prometheus.Metric, tokens []store.Token, now time.Time) {
+	for _, tok := range tokens {
+		if tok.ExpiresAt == nil || tok.RevokedAt != nil {
+			continue
+		}
+		left := max(0, tok.ExpiresAt.Sub(now).Seconds())
+		ch <- prometheus.MustNewConstMetric(tokenExpiryDesc, prometheus.GaugeValue, left, tok.ID.String(), tok.Name)
+	}
 }
 
 // collectLimits sends the limits of the apps that have any.

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice"
 	"github.com/sluicehq/sluice/metrics"
@@ -67,5 +68,41 @@ func TestControlMetrics(t *testing.T) {
 		setDisabled("beta", false)
 		setDisabled("alpha", true)
 		check("after a resume, enabling beta and disabling alpha", 1, 1, 0)
+	})
+}
+
+// TestTokenExpiry: sluice_token_expires_in_seconds gives each expiring token that is not
+// revoked its time left, by the scrape's clock, and nothing for the others.
+func TestTokenExpiry(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		ctx := t.Context()
+		st := openStore(t, url)
+		m := metrics.New(st, nil)
+		c := newClient(t, st, m)
+		expiring, _, err := c.CreateToken(ctx, sluice.TokenParams{Name: "ci deploy", TTL: 48 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.CreateToken(ctx, sluice.TokenParams{Name: "forever"}); err != nil {
+			t.Fatal(err)
+		}
+		revoked, _, err := c.CreateToken(ctx, sluice.TokenParams{Name: "gone", TTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.RevokeToken(ctx, revoked.ID); err != nil {
+			t.Fatal(err)
+		}
+		before := time.Now()
+		families := scrape(t, m.Handler())
+		after := time.Now()
+		got := value(t, families, "sluice_token_expires_in_seconds", labels{"token": expiring.ID.String(), "name": "ci deploy"})
+		if lo, hi := expiring.ExpiresAt.Sub(after).Seconds(), expiring.ExpiresAt.Sub(before).Seconds(); got < lo || got > hi {
+			t.Fatalf("the expiring token has %v s left, want within [%v, %v]", got, lo, hi)
+		}
+		if n := len(families["sluice_token_expires_in_seconds"].GetMetric()); n != 1 {
+			t.Fatalf("%d token expiry series, want 1 (neither the token without a lifetime nor the revoked one)", n)
+		}
 	})
 }

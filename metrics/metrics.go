@@ -66,6 +66,10 @@
 //	sluice_app_disabled{app}               1 if the app is disabled, else 0: a series for every app
 //	sluice_paused_scopes                   paused scopes (apps, queues, types or combinations)
 //
+// and, labelled by token id and name, the API tokens made with a lifetime that are not revoked:
+//
+//	sluice_token_expires_in_seconds{token,name}   time left before the token stops working
+//
 // and, labelled by status (running, paused, cancelled, done, failed) alone:
 //
 //	sluice_replay_operations{status}       bulk replay operations (see sluice.DLQ.StartReplay)
