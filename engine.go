@@ -263,6 +263,8 @@ type attempt struct {
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
 	finished atomic.Bool // the outcome has been handed to the completer
+	// cancelRequested is set when the heartbeat learns an operator asked to cancel the job.
+	cancelRequested atomic.Bool
 }
 
 // runningSet holds the attempts whose leases the heartbeat renews, by lease: one job can have

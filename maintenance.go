@@ -58,7 +58,7 @@ func (e *engine) heartbeat(ctx context.Context) {
 				a.cancel(errLeaseLost)
 				e.running.remove(a)
 				e.log.Warn("sluice: lease lost; cancelling the attempt", jobAttrs(&a.job)...)
-			case cancelSet[l.JobID] && a.ctx.Err() == nil:
+			case cancelSet[l.JobID] && a.cancelRequested.CompareAndSwap(false, true):
 				a.cancel(ErrCancelRequested)
 				e.log.Info("sluice: an operator asked to cancel the job; cancelling the attempt", jobAttrs(&a.job)...)
 			}
