@@ -29,7 +29,7 @@ func TestCancelRunningJob(t *testing.T) {
 			<-ctx.Done()
 			cause.Store(context.Cause(ctx))
 			return ctx.Err()
-		}, nil)
+		}, &sluice.TypeOptions{Timeout: 2 * time.Hour}) // the cause reaches through the attempt's timeout
 		b.start(t)
 		job := b.enqueue(t, "long", struct{}{})
 		<-started
