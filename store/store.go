@@ -110,6 +110,11 @@ type Store interface {
 	// signature, the most entries first, then the latest failure, then app id, type and
 	// signature in byte order; at most limit groups.
 	DeadGroups(ctx context.Context, filter DeadFilter, limit int) ([]FailureGroup, error)
+	// DeadGroupsByKey returns the same failure groups (and the same of each group) in key
+	// order instead: app id, type and signature, each in byte order ("unknown" sorts after
+	// every hex signature), only the groups whose key is above after when it is set; at most
+	// limit groups. Walking on from the last group's key yields every group exactly once.
+	DeadGroupsByKey(ctx context.Context, filter DeadFilter, after *GroupKey, limit int) ([]FailureGroup, error)
 
 	// PurgeDeadBatch deletes up to batch.Limit entries matching the filter in one transaction
 	// (adding their count to batch.Audit's row, when set) and returns how many it deleted.
@@ -428,6 +433,18 @@ type FailureGroup struct {
 	// Normalized is the sample's error with its variable parts masked: what every entry of
 	// the group has in common. Empty for the "unknown" group.
 	Normalized string `json:"normalized"`
+}
+
+// GroupKey is where a failure group sorts in key order: its app id, type and signature.
+type GroupKey struct {
+	AppID     uuid.UUID
+	Type      string
+	Signature string
+}
+
+// Key returns the group's key.
+func (g FailureGroup) Key() GroupKey {
+	return GroupKey{AppID: g.AppID, Type: g.Type, Signature: g.Signature}
 }
 
 // Token is an API bearer token. Its secret is shown once, when it is made; the store keeps

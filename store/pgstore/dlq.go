@@ -233,8 +233,25 @@ func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 
 // DeadGroups returns the failure groups of the un-replayed entries matching the filter.
 func (s *Store) DeadGroups(ctx context.Context, f store.DeadFilter, limit int) ([]store.FailureGroup, error) {
-	rows, err := s.pool.Query(ctx, q.Get("DeadGroups"), pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter,
-		f.FailedBefore, f.ErrorContains, f.Group, limit, f.Tag)
+	return s.deadGroups(ctx, "DeadGroups", f, limit, nil)
+}
+
+// DeadGroupsByKey returns the failure groups in key order, above the key after.
+func (s *Store) DeadGroupsByKey(ctx context.Context, f store.DeadFilter, after *store.GroupKey, limit int) ([]store.FailureGroup, error) {
+	var app *uuid.UUID
+	var typ, sig string
+	if after != nil {
+		app, typ, sig = &after.AppID, after.Type, after.Signature
+	}
+	return s.deadGroups(ctx, "DeadGroupsByKey", f, limit, []any{app, typ, sig})
+}
+
+// deadGroups runs one of the failure-group queries, which share their filter, limit and
+// columns; more holds the query's further arguments.
+func (s *Store) deadGroups(ctx context.Context, query string, f store.DeadFilter, limit int, more []any) ([]store.FailureGroup, error) {
+	args := append([]any{pgx.QueryExecModeExec, f.AppID, f.Type, f.FailedAfter, f.FailedBefore, f.ErrorContains,
+		f.Group, limit, f.Tag}, more...)
+	rows, err := s.pool.Query(ctx, q.Get(query), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -590,6 +590,35 @@ FROM g
 JOIN job_dlq AS d ON d.id = g.newest
 ORDER BY g.entries DESC, g.last_failed DESC, g.app_id, g.type COLLATE "C", g.signature COLLATE "C";
 
+-- name: DeadGroupsByKey
+-- The groups of DeadGroups ($1..$6, $8 as there) in key order: app id, type and signature,
+-- each in byte order (uuid order is the byte order of its text; 'unknown' sorts after every
+-- hex signature), only those above the key ($9, $10, $11) when $9 is set; at most $7 groups.
+WITH g AS (
+    SELECT app_id, type, coalesce(error_signature, 'unknown') AS signature, count(*) AS entries,
+           min(failed_at) AS first_failed, max(failed_at) AS last_failed, max(id::text)::uuid AS newest
+    FROM job_dlq
+    WHERE replayed_at IS NULL
+      AND ($1::uuid IS NULL OR app_id = $1)
+      AND ($2::text = '' OR type = $2)
+      AND ($3::timestamptz IS NULL OR failed_at >= $3)
+      AND ($4::timestamptz IS NULL OR failed_at < $4)
+      AND ($5::text = '' OR EXISTS (
+            SELECT 1 FROM jsonb_array_elements(error_history) AS e WHERE strpos(e ->> 'error', $5) > 0))
+      AND ($6::text = '' OR error_signature = $6 OR ($6 = 'unknown' AND error_signature IS NULL))
+      AND ($8::text = '' OR tags ? $8)
+      AND ($9::uuid IS NULL OR (app_id, type COLLATE "C", coalesce(error_signature, 'unknown') COLLATE "C")
+                                > ($9, $10::text COLLATE "C", $11::text COLLATE "C"))
+    GROUP BY app_id, type, error_signature
+    ORDER BY app_id, type COLLATE "C", coalesce(error_signature, 'unknown') COLLATE "C"
+    LIMIT $7
+)
+SELECT g.app_id, g.type, g.signature, g.entries, g.first_failed, g.last_failed, d.id,
+       coalesce(d.error_history -> -1 ->> 'error', '')
+FROM g
+JOIN job_dlq AS d ON d.id = g.newest
+ORDER BY g.app_id, g.type COLLATE "C", g.signature COLLATE "C";
+
 -- ============================================================================================
 -- Connection and migration bookkeeping
 -- ============================================================================================

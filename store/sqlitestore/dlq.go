@@ -310,10 +310,26 @@ func scanDead(row scanner) (store.DeadJob, error) {
 
 // DeadGroups returns the failure groups of the un-replayed entries matching the filter.
 func (s *Store) DeadGroups(ctx context.Context, f store.DeadFilter, limit int) ([]store.FailureGroup, error) {
+	return s.deadGroups(ctx, "DeadGroups", append(filterArgs(f), sql.Named("limit", limit)))
+}
+
+// DeadGroupsByKey returns the failure groups in key order, above the key after.
+func (s *Store) DeadGroupsByKey(ctx context.Context, f store.DeadFilter, after *store.GroupKey, limit int) ([]store.FailureGroup, error) {
+	var app any
+	var typ, sig string
+	if after != nil {
+		app, typ, sig = after.AppID.String(), after.Type, after.Signature
+	}
+	return s.deadGroups(ctx, "DeadGroupsByKey", append(filterArgs(f), sql.Named("limit", limit),
+		sql.Named("after_app", app), sql.Named("after_type", typ), sql.Named("after_signature", sig)))
+}
+
+// deadGroups runs one of the failure-group queries, which share their columns.
+func (s *Store) deadGroups(ctx context.Context, query string, args []any) ([]store.FailureGroup, error) {
 	out := []store.FailureGroup{}
 	err := s.read(ctx, func(db querier) error {
 		out = out[:0]
-		rows, err := db.QueryContext(ctx, q.Get("DeadGroups"), append(filterArgs(f), sql.Named("limit", limit))...)
+		rows, err := db.QueryContext(ctx, q.Get(query), args...)
 		if err != nil {
 			return err
 		}

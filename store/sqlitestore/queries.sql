@@ -508,6 +508,36 @@ FROM g
 JOIN job_dlq AS d ON d.id = g.newest
 ORDER BY g.entries DESC, g.last_failed DESC, g.app_id, g.type, g.signature;
 
+-- name: DeadGroupsByKey
+-- The groups of DeadGroups in key order: app id, type and signature, each in byte order (ids
+-- are canonical lowercase text; 'unknown' sorts after every hex signature), only those above
+-- the key (:after_app, :after_type, :after_signature) when :after_app is set; at most :limit
+-- groups.
+WITH g AS (
+    SELECT app_id, type, coalesce(error_signature, 'unknown') AS signature, count(*) AS entries,
+           min(failed_at) AS first_failed, max(failed_at) AS last_failed, max(id) AS newest
+    FROM job_dlq
+    WHERE replayed_at IS NULL
+      AND (:app_id IS NULL OR app_id = :app_id)
+      AND (:type = '' OR type = :type)
+      AND (:failed_after IS NULL OR failed_at >= :failed_after)
+      AND (:failed_before IS NULL OR failed_at < :failed_before)
+      AND (:error_contains = '' OR EXISTS (
+            SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
+      AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
+      AND (:tag = '' OR EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value = :tag))
+      AND (:after_app IS NULL OR (app_id, type, coalesce(error_signature, 'unknown'))
+                                 > (:after_app, :after_type, :after_signature))
+    GROUP BY app_id, type, error_signature
+    ORDER BY app_id, type, signature
+    LIMIT :limit
+)
+SELECT g.app_id, g.type, g.signature, g.entries, g.first_failed, g.last_failed, d.id,
+       coalesce(d.error_history ->> '$[#-1].error', '')
+FROM g
+JOIN job_dlq AS d ON d.id = g.newest
+ORDER BY g.app_id, g.type, g.signature;
+
 -- ============================================================================================
 -- API tokens and the audit log
 -- ============================================================================================

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,25 +14,20 @@ import (
 	"github.com/sluicehq/sluice/store"
 )
 
-// groupsModel is the model of DeadGroups: the un-replayed entries matching the filter per
-// app, type and signature ("unknown" for an entry without one), ordered and bounded as the
-// Store documents.
-func groupsModel(entries []store.DeadJob, f store.DeadFilter, limit int) []store.FailureGroup {
+// groupsOf is the failure groups of the un-replayed entries matching the filter, per app,
+// type and signature ("unknown" for an entry without one), in no particular order.
+func groupsOf(entries []store.DeadJob, f store.DeadFilter) []store.FailureGroup {
 	f.IncludeReplayed, f.ReplayedOnly, f.Through = false, false, nil
-	type key struct {
-		app       uuid.UUID
-		typ, sign string
-	}
-	byKey := map[key]*store.FailureGroup{}
-	var order []key
+	byKey := map[store.GroupKey]*store.FailureGroup{}
+	var order []store.GroupKey
 	for _, d := range entries {
 		if !deadMatches(d, f) {
 			continue
 		}
-		k := key{d.AppID, d.Type, cmp.Or(d.ErrorSignature, "unknown")}
+		k := store.GroupKey{AppID: d.AppID, Type: d.Type, Signature: cmp.Or(d.ErrorSignature, "unknown")}
 		g := byKey[k]
 		if g == nil {
-			g = &store.FailureGroup{AppID: d.AppID, Type: d.Type, Signature: k.sign, FirstFailedAt: d.FailedAt, LastFailedAt: d.FailedAt}
+			g = &store.FailureGroup{AppID: d.AppID, Type: d.Type, Signature: k.Signature, FirstFailedAt: d.FailedAt, LastFailedAt: d.FailedAt}
 			byKey[k] = g
 			order = append(order, k)
 		}
@@ -52,25 +48,44 @@ func groupsModel(entries []store.DeadJob, f store.DeadFilter, limit int) []store
 		store.FillNormalized(&g)
 		out = append(out, g)
 	}
+	return out
+}
+
+// groupsModel is the model of DeadGroups: the groups ordered and bounded as the Store
+// documents.
+func groupsModel(entries []store.DeadJob, f store.DeadFilter, limit int) []store.FailureGroup {
+	out := groupsOf(entries, f)
 	slices.SortFunc(out, func(a, b store.FailureGroup) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), b.LastFailedAt.Compare(a.LastFailedAt),
-			idCmp(a.AppID, b.AppID), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Signature, b.Signature))
+		return cmp.Or(cmp.Compare(b.Count, a.Count), b.LastFailedAt.Compare(a.LastFailedAt), groupKeyCmp(a.Key(), b.Key()))
 	})
 	return out[:min(limit, len(out))]
 }
 
-// wantGroups fails the test unless DeadGroups answers what the model of the store's entries
-// says, exactly and in order.
-func (b *bundle) wantGroups(t *testing.T, f store.DeadFilter, limit int, what string) []store.FailureGroup {
+// groupsByKeyModel is the model of DeadGroupsByKey: the groups in key order, above after when
+// it is set, bounded by limit.
+func groupsByKeyModel(entries []store.DeadJob, f store.DeadFilter, after *store.GroupKey, limit int) []store.FailureGroup {
+	out := groupsOf(entries, f)
+	slices.SortFunc(out, func(a, b store.FailureGroup) int { return groupKeyCmp(a.Key(), b.Key()) })
+	if after != nil {
+		out = slices.DeleteFunc(out, func(g store.FailureGroup) bool { return groupKeyCmp(g.Key(), *after) <= 0 })
+	}
+	return out[:min(limit, len(out))]
+}
+
+// groupKeyCmp orders group keys: app id, type and signature, each in byte order.
+func groupKeyCmp(a, b store.GroupKey) int {
+	return cmp.Or(idCmp(a.AppID, b.AppID), strings.Compare(a.Type, b.Type), strings.Compare(a.Signature, b.Signature))
+}
+
+// sameGroups fails the test unless got is want, exactly and in order.
+func sameGroups(t *testing.T, got, want []store.FailureGroup, what string) {
 	t.Helper()
-	want := groupsModel(b.everything(t), f, limit)
-	got := must(b.s.DeadGroups(b.ctx, f, limit))(t)
 	describe := func(gs []store.FailureGroup) string {
 		js, _ := json.MarshalIndent(gs, "", "  ")
 		return string(js)
 	}
 	if len(got) != len(want) {
-		t.Fatalf("%s: DeadGroups = %s\nwant %s", what, describe(got), describe(want))
+		t.Fatalf("%s: got %s\nwant %s", what, describe(got), describe(want))
 	}
 	for i := range want {
 		g, w := got[i], want[i]
@@ -80,7 +95,42 @@ func (b *bundle) wantGroups(t *testing.T, f store.DeadFilter, limit int, what st
 			t.Fatalf("%s: group %d differs\n got %s\nwant %s", what, i, describe(got), describe(want))
 		}
 	}
+}
+
+// wantGroups fails the test unless DeadGroups answers what the model of the store's entries
+// says, exactly and in order.
+func (b *bundle) wantGroups(t *testing.T, f store.DeadFilter, limit int, what string) []store.FailureGroup {
+	t.Helper()
+	want := groupsModel(b.everything(t), f, limit)
+	got := must(b.s.DeadGroups(b.ctx, f, limit))(t)
+	sameGroups(t, got, want, what+": DeadGroups")
 	return got
+}
+
+// walkGroups walks DeadGroupsByKey page by page, limit groups a page, checking that each page
+// is what the model of the store's entries says at that moment; between pages it calls
+// between (when not nil) with the page number and the last key. It returns every group
+// walked, in order.
+func (b *bundle) walkGroups(t *testing.T, f store.DeadFilter, limit int, between func(page int, last store.GroupKey), what string) []store.FailureGroup {
+	t.Helper()
+	var walked []store.FailureGroup
+	var after *store.GroupKey
+	for page := 0; ; page++ {
+		if page > 1000 {
+			t.Fatalf("%s: the walk does not end", what)
+		}
+		want := groupsByKeyModel(b.everything(t), f, after, limit)
+		got := must(b.s.DeadGroupsByKey(b.ctx, f, after, limit))(t)
+		sameGroups(t, got, want, fmt.Sprintf("%s: DeadGroupsByKey page %d", what, page))
+		walked = append(walked, got...)
+		if len(got) < limit {
+			return walked
+		}
+		after = ptr(got[len(got)-1].Key())
+		if between != nil {
+			between(page, *after)
+		}
+	}
 }
 
 func testGroups(t *testing.T, r *suite) {
@@ -148,6 +198,96 @@ func testGroups(t *testing.T, r *suite) {
 		b.kill(t, spec(b.app.ID, "a.type", "error kind y"))
 		for _, limit := range []int{1, 5, 18, 100} {
 			b.wantGroups(t, store.DeadFilter{}, limit, fmt.Sprintf("limit %d", limit))
+		}
+	})
+
+	r.run(t, "WalkInKeyOrder", func(t *testing.T, b *bundle) {
+		// Types that byte order sorts apart from other orders: upper case before lower, a
+		// prefix before its extensions, digits before letters.
+		var specs []deadSpec
+		for _, typ := range []string{"b.type", "a.type", "B.type", "a", "a.type.v2", "0.type"} {
+			for i := range 3 {
+				specs = append(specs, spec(b.app.ID, typ, fmt.Sprintf("error kind %c", 'x'+i)))
+				if i != 1 {
+					specs = append(specs, spec(b.app2.ID, typ, fmt.Sprintf("error kind %c", 'x'+i)))
+				}
+			}
+		}
+		e := b.kill(t, specs...)
+		b.kill(t, spec(b.app.ID, "a.type", "error kind y"), spec(b.app2.ID, "b.type", "error kind x"))
+		b.replay(t, e[0].ID) // an empty group: b.type's "error kind x" in app (app2 still has one)
+
+		full := b.walkGroups(t, store.DeadFilter{}, 1000, nil, "every group, one page")
+		if len(full) != 6*5-1 {
+			t.Fatalf("%d groups, want 29", len(full))
+		}
+		for _, limit := range []int{1, 2, 3, 7, 28, 29, 30} {
+			walked := b.walkGroups(t, store.DeadFilter{}, limit, nil, fmt.Sprintf("limit %d", limit))
+			sameGroups(t, walked, full, fmt.Sprintf("the walk with limit %d", limit))
+		}
+		for _, f := range []store.DeadFilter{
+			{AppID: &b.app2.ID}, {Type: "a.type"}, {Group: e[1].ErrorSignature}, {AppID: &b.app.ID, Group: e[1].ErrorSignature},
+			{ErrorContains: "kind z"}, {FailedAfter: &e[len(e)-1].FailedAt},
+		} {
+			b.walkGroups(t, f, 2, nil, fmt.Sprintf("filter %+v", f))
+		}
+		// A key that is no group's resumes after where it would sort.
+		after := store.GroupKey{AppID: b.app.ID, Type: "a.type", Signature: "0000000000000000"}
+		sameGroups(t, must(b.s.DeadGroupsByKey(b.ctx, store.DeadFilter{}, &after, 1000))(t),
+			groupsByKeyModel(b.everything(t), store.DeadFilter{}, &after, 1000), "after a key of no group")
+	})
+
+	r.run(t, "WalkWhileGroupsChange", func(t *testing.T, b *bundle) {
+		low, high := b.app.ID, b.app2.ID
+		if idCmp(low, high) > 0 {
+			low, high = high, low
+		}
+		var specs []deadSpec
+		for _, app := range []uuid.UUID{low, high} {
+			for _, typ := range []string{"t1", "t2", "t3", "t4"} {
+				specs = append(specs, spec(app, typ, "disk full"), spec(app, typ, "quota exceeded"))
+			}
+		}
+		e := b.kill(t, specs...)
+		before := groupsOf(b.everything(t), store.DeadFilter{})
+		emptied := e[len(e)-1] // high's t4 "quota exceeded": the last group of all
+		grown := e[len(e)-3]   // high's t3 "quota exceeded"
+		var added, behind store.GroupKey
+		walked := b.walkGroups(t, store.DeadFilter{}, 3, func(page int, last store.GroupKey) {
+			if page != 0 {
+				return
+			}
+			// Behind the cursor, ahead of it, gone before the walk reaches it, and grown.
+			n := b.kill(t, spec(low, "0.early", "new failure"), spec(high, "z.late", "new failure"), spec(high, "t3", "quota exceeded"))
+			behind, added = store.GroupKey{AppID: low, Type: "0.early", Signature: n[0].ErrorSignature},
+				store.GroupKey{AppID: high, Type: "z.late", Signature: n[1].ErrorSignature}
+			if groupKeyCmp(behind, last) > 0 || groupKeyCmp(added, last) <= 0 {
+				t.Fatalf("the new groups are not either side of the cursor %+v", last)
+			}
+			b.replay(t, emptied.ID)
+		}, "while groups change")
+
+		seen := map[store.GroupKey]store.FailureGroup{}
+		for i, g := range walked {
+			if i > 0 && groupKeyCmp(walked[i-1].Key(), g.Key()) >= 0 {
+				t.Fatalf("the walk is not in key order at %d: %+v", i, walked)
+			}
+			seen[g.Key()] = g
+		}
+		for _, g := range before {
+			k := g.Key()
+			if _, ok := seen[k]; ok != (k != store.GroupKey{AppID: emptied.AppID, Type: emptied.Type, Signature: emptied.ErrorSignature}) {
+				t.Fatalf("group %+v walked: %v", k, ok)
+			}
+		}
+		if _, ok := seen[added]; !ok {
+			t.Fatalf("the group added ahead of the cursor was not walked: %+v", walked)
+		}
+		if _, ok := seen[behind]; ok {
+			t.Fatalf("the group added behind the cursor was walked: %+v", walked)
+		}
+		if g := seen[store.GroupKey{AppID: grown.AppID, Type: grown.Type, Signature: grown.ErrorSignature}]; g.Count != 2 {
+			t.Fatalf("the grown group counts %d entries when walked, want 2 (as of its page)", g.Count)
 		}
 	})
 
@@ -225,6 +365,16 @@ func testGroups(t *testing.T, r *suite) {
 			groups[0].SampleError != "old failure 2" {
 			t.Fatalf("the bare entries are not the group unknown of 3: %+v", groups)
 		}
+		// In key order the unknown group is walked too, after every signature of its app and
+		// type (byte order: "unknown" is above any hex digit), on both stores alike.
+		b.kill(t, spec(b.app.ID, "legacy", "another failure"), spec(b.app.ID, "legacy.v2", "new failure 1"))
+		for _, limit := range []int{1, 2, 10} {
+			walked := b.walkGroups(t, store.DeadFilter{}, limit, nil, fmt.Sprintf("with bare entries, limit %d", limit))
+			if len(walked) != 4 || walked[2].Type != "legacy" || walked[2].Signature != "unknown" || walked[3].Type != "legacy.v2" {
+				t.Fatalf("the unknown group is not walked last of its type: %+v", walked)
+			}
+		}
+		b.walkGroups(t, store.DeadFilter{Group: "unknown"}, 1, nil, "the unknown group alone")
 		f := store.DeadFilter{Group: "unknown"}
 		wantIDs(t, deadIDs(must(allDead(b.ctx, b.s, f))(t)), newestFirst(bare), "ListDead of the unknown group")
 		if n := must(b.s.PurgeDeadBatch(b.ctx, f, store.PurgeBatch{Limit: 10}))(t); n != 3 {
