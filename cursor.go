@@ -18,12 +18,18 @@ import (
 // hand (a flipped bit, a cut) is refused rather than paging from somewhere else. Neither is a
 // secret, nor needs to be: a cursor only says where a listing resumes, while what the listing
 // may show comes from the request's own filter and token.
+//
+// A listing in key order rather than id order (ListGroups) resumes after a key instead of an
+// id: its cursor is {"v":2,"app":…,"t":…,"g":…,"f":…,"s":…}, the last failure group's app
+// id, type and signature, with the same fingerprint and a checksum over all of them. Neither
+// kind of cursor decodes as the other.
 
 const cursorVersion = 2
 
-// maxCursorLength bounds what decodeCursor reads: the cursors it issues are about 150
-// characters long.
-const maxCursorLength = 512
+// maxCursorLength bounds what decodeCursor and decodeKeyCursor read: the id cursors they
+// issue are about 150 characters long, key cursors (which carry a job type of up to 128
+// characters) at most about 520.
+const maxCursorLength = 1024
 
 type cursorState struct {
 	V  int       `json:"v"`
@@ -60,30 +66,87 @@ func encodeCursor(last uuid.UUID, key string) string {
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
+// errBadCursor is the error of a cursor that is malformed or altered.
+func errBadCursor() error { return store.Fieldf("cursor", "is not a cursor this listing issued") }
+
+// errOtherFilter is the error of a cursor issued for another listing or filter.
+func errOtherFilter() error {
+	return store.Fieldf("cursor", "belongs to a listing with a different filter")
+}
+
+// readCursor decodes a non-empty cursor's JSON into st, accepting only the canonical base64url
+// of exactly one JSON object with no field st lacks.
+func readCursor(cursor string, st any) bool {
+	if len(cursor) > maxCursorLength {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
+	// The decoder skips line breaks: only the canonical encoding is the cursor issued.
+	if err != nil || base64.RawURLEncoding.EncodeToString(raw) != cursor {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	return dec.Decode(st) == nil && !dec.More()
+}
+
 // decodeCursor returns the id to page below, nil for an empty cursor, or a *FieldError on
 // "cursor" for one that is malformed, altered, or belongs to another filter.
 func decodeCursor(cursor, key string) (*uuid.UUID, error) {
 	if cursor == "" {
 		return nil, nil
 	}
-	bad := store.Fieldf("cursor", "is not a cursor this listing issued")
-	if len(cursor) > maxCursorLength {
-		return nil, bad
-	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
-	// The decoder skips line breaks: only the canonical encoding is the cursor issued.
-	if err != nil || base64.RawURLEncoding.EncodeToString(raw) != cursor {
-		return nil, bad
-	}
 	var st cursorState
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil || dec.More() || st.V != cursorVersion || st.ID == uuid.Nil ||
-		st.F == "" || st.S != cursorSum(st.ID, st.F) {
-		return nil, bad
+	if !readCursor(cursor, &st) || st.V != cursorVersion || st.ID == uuid.Nil || st.F == "" || st.S != cursorSum(st.ID, st.F) {
+		return nil, errBadCursor()
 	}
 	if st.F != key {
-		return nil, store.Fieldf("cursor", "belongs to a listing with a different filter")
+		return nil, errOtherFilter()
 	}
 	return &st.ID, nil
+}
+
+// keyCursorState is a key cursor: where a key-ordered listing of failure groups resumes.
+type keyCursorState struct {
+	V   int       `json:"v"`
+	App uuid.UUID `json:"app"`
+	T   string    `json:"t"`
+	G   string    `json:"g"`
+	F   string    `json:"f"`
+	S   string    `json:"s"`
+}
+
+// keyCursorSum is a key cursor's checksum over its key and filter fingerprint.
+func keyCursorSum(k store.GroupKey, filter string) string {
+	raw, _ := json.Marshal([]string{"key-cursor", k.AppID.String(), k.Type, k.Signature, filter})
+	return digest(raw, 9)
+}
+
+// encodeKeyCursor returns the cursor that resumes a key-ordered listing after last.
+func encodeKeyCursor(last store.GroupKey, key string) string {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a type's <, > and & stay one byte each
+	_ = enc.Encode(keyCursorState{V: cursorVersion, App: last.AppID, T: last.Type, G: last.Signature, F: key, S: keyCursorSum(last, key)})
+	return base64.RawURLEncoding.EncodeToString([]byte(strings.TrimSuffix(buf.String(), "\n")))
+}
+
+// decodeKeyCursor returns the key to resume after, nil for an empty cursor, or a *FieldError
+// on "cursor" for one that is malformed, altered, or belongs to another filter.
+func decodeKeyCursor(cursor, key string) (*store.GroupKey, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	var st keyCursorState
+	if !readCursor(cursor, &st) || st.V != cursorVersion || st.App == uuid.Nil || st.T == "" || st.G == "" || st.F == "" {
+		return nil, errBadCursor()
+	}
+	k := store.GroupKey{AppID: st.App, Type: st.T, Signature: st.G}
+	if st.S != keyCursorSum(k, st.F) {
+		return nil, errBadCursor()
+	}
+	if st.F != key {
+		return nil, errOtherFilter()
+	}
+	return &k, nil
 }

@@ -168,9 +168,11 @@ type GroupOptions struct {
 // query and user information, quoted values. Entries written without a signature (by a
 // Sluice older than migration 0005) are the group "unknown" of their app and type.
 //
-// The groups come most entries first, then latest failure first, then by app id, type and
-// signature; at most opts.Limit of them (there is no cursor: narrow the filter instead). A
-// group's Signature, as Filter.Group, lists, replays and purges exactly its entries.
+// The groups come ranked: most entries first, then latest failure first, then by app id,
+// type and signature; at most opts.Limit of them, the top of a ranking that changes as
+// entries arrive, so it has no cursor. To see every group, walk them in key order with
+// ListGroups. A group's Signature, as Filter.Group, lists, replays and purges exactly its
+// entries.
 func (d *DLQ) Groups(ctx context.Context, f Filter, opts GroupOptions) ([]FailureGroup, error) {
 	limit, err := validate.Limit("limit", opts.Limit, DefaultPageSize, MaxPageSize)
 	if err != nil {
@@ -181,6 +183,46 @@ func (d *DLQ) Groups(ctx context.Context, f Filter, opts GroupOptions) ([]Failur
 		return nil, err
 	}
 	return d.c.store.DeadGroups(ctx, sf, limit)
+}
+
+// ListGroups returns one page of the failure groups of the un-replayed entries matching the
+// filter (the groups of Groups, each as Groups shows it) in key order: by app id, then type,
+// then signature, each in byte order, where an app and type's group "unknown" comes after
+// its signatures. Walking every page with NextCursor yields each group that has un-replayed
+// entries matching the filter for the whole walk exactly once, while entries arrive, are
+// replayed or purged: a group that appears or empties meanwhile is walked if it has entries
+// when the walk reaches its key. A group's count, times and sample are as of the page that
+// holds it. Bad input is a *FieldError ("app", "limit", "cursor", ...); a cursor from another
+// filter or listing is refused, and so is opts.All (groups hold only un-replayed entries).
+func (d *DLQ) ListGroups(ctx context.Context, f Filter, opts ListOptions) (Page[FailureGroup], error) {
+	limit, err := validate.Limit("limit", opts.Limit, DefaultPageSize, MaxPageSize)
+	if err != nil {
+		return Page[FailureGroup]{}, err
+	}
+	if opts.All {
+		return Page[FailureGroup]{}, store.Fieldf("all", "does not apply: failure groups hold only un-replayed entries")
+	}
+	sf, err := d.resolve(ctx, f)
+	if err != nil {
+		return Page[FailureGroup]{}, err
+	}
+	key := filterKey("groups", sf.AppID, sf.Type, timeKey(sf.FailedAfter), timeKey(sf.FailedBefore), sf.ErrorContains, sf.Group, sf.Tag)
+	after, err := decodeKeyCursor(opts.Cursor, key)
+	if err != nil {
+		return Page[FailureGroup]{}, err
+	}
+	items, err := d.c.store.DeadGroupsByKey(ctx, sf, after, limit+1)
+	if err != nil {
+		return Page[FailureGroup]{}, err
+	}
+	if items == nil {
+		items = []FailureGroup{}
+	}
+	if len(items) <= limit {
+		return Page[FailureGroup]{Items: items}, nil
+	}
+	items = items[:limit]
+	return Page[FailureGroup]{Items: items, NextCursor: encodeKeyCursor(items[limit-1].Key(), key)}, nil
 }
 
 // Get returns the entry with this id, or ErrNotFound.

@@ -60,8 +60,9 @@
 // client advances under a lease, batch by batch, resuming after a crash without replaying an
 // entry twice; Operation(s), PauseReplay, ResumeReplay and CancelReplay manage it.
 // Groups gathers the un-replayed entries into failure groups — per app and type, those whose
-// last errors match once numbers, ids, addresses and quoted values are masked — and
-// Filter.Group lists, replays or purges one group (docs/triage.md).
+// last errors match once numbers, ids, addresses and quoted values are masked — ranked, the
+// largest first; ListGroups walks every group in key order with a cursor; and Filter.Group
+// lists, replays or purges one group (docs/triage.md).
 //
 // # Retention
 //

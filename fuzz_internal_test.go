@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/signature"
 	"github.com/sluicehq/sluice/internal/validate"
+	"github.com/sluicehq/sluice/store"
 )
 
 // FuzzCursor feeds decodeCursor arbitrary text: it never panics, refuses everything but a
@@ -58,6 +59,56 @@ func FuzzCursor(f *testing.F) {
 			t.Fatalf("cursor for %v decoded to %v, %v", other, back, err)
 		}
 		if _, err := decodeCursor(c, filterKey("dlq", (*uuid.UUID)(nil), "email.sent", "", "", "", false)); err == nil {
+			t.Fatalf("a cursor for one filter was accepted for another")
+		}
+	})
+}
+
+// FuzzKeyCursor feeds decodeKeyCursor arbitrary text: it never panics, refuses everything but
+// a cursor encodeKeyCursor issued for the same listing (an id cursor too), and gives back the
+// issued key; any group key a store can hold round-trips within maxCursorLength.
+func FuzzKeyCursor(f *testing.F) {
+	key := filterKey("groups", (*uuid.UUID)(nil), "email.send", int64(0), int64(0), "", "", "")
+	app := uuid.MustParse("019a0000-0000-7000-8000-000000000001")
+	k := store.GroupKey{AppID: app, Type: "email.send", Signature: "0123456789abcdef"}
+	issued := encodeKeyCursor(k, key)
+	// The longest a key cursor gets: every byte of the type escaped (and <, > and & would be
+	// six bytes each, were it not for SetEscapeHTML(false)).
+	worst := strings.Repeat(`"`, 64) + strings.Repeat(`\`, 64)
+	for _, seed := range []string{
+		issued, "", "x", issued + "=", issued[:len(issued)-1], strings.ToUpper(issued), issued[:10] + "\n" + issued[10:],
+		encodeKeyCursor(k, filterKey("groups")), encodeKeyCursor(store.GroupKey{AppID: app, Type: worst, Signature: "unknown"}, key),
+		encodeCursor(app, key), encodeKeyCursor(store.GroupKey{Type: "t", Signature: "unknown"}, key),
+	} {
+		f.Add(seed, "t", "unknown")
+	}
+	f.Add(issued, worst, "0123456789abcdef")
+	f.Fuzz(func(t *testing.T, cursor, typ, sig string) {
+		got, err := decodeKeyCursor(cursor, key)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != "cursor" {
+				t.Fatalf("decodeKeyCursor(%q): %v, not a field error on cursor", cursor, err)
+			}
+		} else if cursor == "" && got != nil {
+			t.Fatalf("the empty cursor decoded to %v", got)
+		} else if cursor != "" && (got == nil || encodeKeyCursor(*got, key) != cursor) {
+			t.Fatalf("decodeKeyCursor accepted %q, which encodeKeyCursor did not issue", cursor)
+		}
+		if _, idErr := decodeCursor(cursor, key); err == nil && idErr == nil && cursor != "" {
+			t.Fatalf("the cursor %q decodes as both a key and an id", cursor)
+		}
+
+		// Any key a store can hold round-trips, for this listing only.
+		if validate.Identifier("type", typ) != nil || !signature.Valid(sig) {
+			return
+		}
+		gk := store.GroupKey{AppID: app, Type: typ, Signature: sig}
+		c := encodeKeyCursor(gk, key)
+		if back, err := decodeKeyCursor(c, key); err != nil || *back != gk || len(c) > maxCursorLength {
+			t.Fatalf("cursor for %+v (%d characters) decoded to %v, %v", gk, len(c), back, err)
+		}
+		if _, err := decodeKeyCursor(c, filterKey("groups", (*uuid.UUID)(nil), "email.sent", int64(0), int64(0), "", "", "")); err == nil {
 			t.Fatalf("a cursor for one filter was accepted for another")
 		}
 	})

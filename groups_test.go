@@ -3,6 +3,8 @@ package sluice_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice"
@@ -76,6 +78,56 @@ func TestFailureGroups(t *testing.T) {
 			t.Fatalf("Groups with limit 1: %v %+v", err, top)
 		}
 
+		// Walk the groups in key order, one a page: the same groups, each once.
+		var walked []sluice.FailureGroup
+		var cursor string
+		for range 10 {
+			page, err := dlq.ListGroups(b.ctx, sluice.Filter{App: b.app.Name}, sluice.ListOptions{Limit: 1, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			walked = append(walked, page.Items...)
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		whole, err := dlq.ListGroups(b.ctx, sluice.Filter{}, sluice.ListOptions{})
+		if err != nil || whole.NextCursor != "" || len(whole.Items) != 3 || !slices.Equal(walked, whole.Items) {
+			t.Fatalf("ListGroups: %v %+v, walked one a page: %+v", err, whole, walked)
+		}
+		if !slices.IsSortedFunc(walked, func(x, y sluice.FailureGroup) int { return strings.Compare(x.Signature, y.Signature) }) ||
+			!slices.ContainsFunc(walked, func(g sluice.FailureGroup) bool { return g == timeouts }) {
+			t.Fatalf("ListGroups is not in signature order (one app, one type), or lacks the timeouts: %+v", walked)
+		}
+		first2, err := dlq.ListGroups(b.ctx, sluice.Filter{Type: "db.sync"}, sluice.ListOptions{Limit: 2})
+		if err != nil || len(first2.Items) != 2 || first2.NextCursor == "" {
+			t.Fatalf("ListGroups, limit 2: %v %+v", err, first2)
+		}
+		idPage, err := dlq.List(b.ctx, sluice.Filter{Type: "db.sync"}, sluice.ListOptions{Limit: 1})
+		if err != nil || idPage.NextCursor == "" {
+			t.Fatalf("List, limit 1: %v %+v", err, idPage)
+		}
+		var fe *sluice.FieldError
+		for _, c := range []struct {
+			f     sluice.Filter
+			opts  sluice.ListOptions
+			field string
+		}{
+			{sluice.Filter{}, sluice.ListOptions{Cursor: first2.NextCursor}, "cursor"}, // another filter
+			{sluice.Filter{Type: "db.sync"}, sluice.ListOptions{Cursor: first2.NextCursor[1:]}, "cursor"},
+			{sluice.Filter{Type: "db.sync"}, sluice.ListOptions{Cursor: idPage.NextCursor}, "cursor"}, // an id cursor
+			{sluice.Filter{Type: "db.sync"}, sluice.ListOptions{All: true}, "all"},
+			{sluice.Filter{}, sluice.ListOptions{Limit: 1001}, "limit"},
+			{sluice.Filter{Group: "nope"}, sluice.ListOptions{}, "group"},
+		} {
+			if _, err := dlq.ListGroups(b.ctx, c.f, c.opts); !errors.As(err, &fe) || fe.Field != c.field {
+				t.Fatalf("ListGroups(%+v, %+v): %v, want a FieldError on %s", c.f, c.opts, err, c.field)
+			}
+		}
+		if _, err := dlq.List(b.ctx, sluice.Filter{Type: "db.sync"}, sluice.ListOptions{Cursor: first2.NextCursor}); !errors.As(err, &fe) || fe.Field != "cursor" {
+			t.Fatalf("List with a group cursor: %v", err)
+		}
+
 		// List by group, page by page; a cursor is tied to its group.
 		byGroup := sluice.Filter{Group: timeouts.Signature}
 		first, err := dlq.List(b.ctx, byGroup, sluice.ListOptions{Limit: 2})
@@ -86,7 +138,6 @@ func TestFailureGroups(t *testing.T) {
 		if err != nil || len(rest.Items) != 1 || rest.NextCursor != "" {
 			t.Fatalf("List by group, page 2: %v %+v", err, rest)
 		}
-		var fe *sluice.FieldError
 		if _, err := dlq.List(b.ctx, sluice.Filter{Group: groups[1].Signature}, sluice.ListOptions{Cursor: first.NextCursor}); !errors.As(err, &fe) || fe.Field != "cursor" {
 			t.Fatalf("a cursor of another group: %v", err)
 		}
