@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"cmp"
 	"fmt"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice"
@@ -42,6 +46,46 @@ func TestDLQGroups(t *testing.T) {
 		if len(groups.Items) != 1 || groups.Items[0] != timeouts {
 			t.Fatalf("one group: %+v", groups.Items)
 		}
+
+		// order=key walks every group in key order, a page at a time, each once.
+		var ranked sluice.Page[sluice.FailureGroup]
+		b.ok(200, call{method: "GET", path: "/v1/dlq/groups?order=count", token: b.admin}).decode(t, &ranked)
+		walk := func(token, query string) []sluice.FailureGroup {
+			var walked []sluice.FailureGroup
+			cursor := ""
+			for range 10 {
+				var page sluice.Page[sluice.FailureGroup]
+				b.ok(200, call{method: "GET", path: "/v1/dlq/groups?order=key&limit=2" + query + "&cursor=" + url.QueryEscape(cursor), token: token}).decode(t, &page)
+				walked = append(walked, page.Items...)
+				if cursor = page.NextCursor; cursor == "" {
+					return walked
+				}
+			}
+			t.Fatalf("the walk %s does not end: %+v", query, walked)
+			return nil
+		}
+		walked := walk(b.admin, "")
+		byKey := func(x, y sluice.FailureGroup) int {
+			return cmp.Or(strings.Compare(x.AppID.String(), y.AppID.String()), strings.Compare(x.Type, y.Type), strings.Compare(x.Signature, y.Signature))
+		}
+		if len(walked) != len(ranked.Items) || !slices.IsSortedFunc(walked, byKey) ||
+			!slices.Equal(walked, slices.SortedFunc(slices.Values(ranked.Items), byKey)) {
+			t.Fatalf("walked %+v\nranked %+v", walked, ranked.Items)
+		}
+		if got := walk(b.globexTok, ""); len(got) != 2 || got[0].AppID != b.globex.ID || got[1].AppID != b.globex.ID {
+			t.Fatalf("globex walks: %+v", got)
+		}
+		if got := walk(b.acmeRO, "&type=email.send"); len(got) != 2 || got[1].Type != "email.send" || got[0].Type != "email.send" {
+			t.Fatalf("acme walks email.send: %+v", got)
+		}
+		var first sluice.Page[sluice.FailureGroup]
+		b.ok(200, call{method: "GET", path: "/v1/dlq/groups?order=key&limit=1&app=acme", token: b.admin}).decode(t, &first)
+		if len(first.Items) != 1 || first.NextCursor == "" {
+			t.Fatalf("the first page of acme's groups: %+v", first)
+		}
+		b.fail(400, "cursor", call{method: "GET", path: "/v1/dlq/groups?order=key&cursor=" + first.NextCursor, token: b.admin})
+		b.fail(400, "cursor", call{method: "GET", path: "/v1/dlq/groups?app=acme&cursor=" + first.NextCursor, token: b.admin})
+		b.fail(400, "cursor", call{method: "GET", path: "/v1/dlq?app=acme&cursor=" + first.NextCursor, token: b.admin})
 
 		// List, replay and purge by group.
 		var entries sluice.Page[sluice.DeadJob]
@@ -85,6 +129,10 @@ func TestDLQGroups(t *testing.T) {
 			{"/v1/dlq/groups?limit=0", "limit"},
 			{"/v1/dlq/groups?limit=1001", "limit"},
 			{"/v1/dlq/groups?cursor=x", "cursor"},
+			{"/v1/dlq/groups?order=key&cursor=x", "cursor"},
+			{"/v1/dlq/groups?order=size", "order"},
+			{"/v1/dlq/groups?order=key&limit=0", "limit"},
+			{"/v1/dlq/groups?order=key&all=true", "all"},
 			{"/v1/dlq/groups?all=true", "all"},
 			{"/v1/dlq/groups?failedAfter=yesterday", "failedAfter"},
 			{"/v1/dlq?group=%27%20OR%201%3D1", "group"},

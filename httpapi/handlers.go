@@ -264,10 +264,11 @@ func (s *server) listDead(w http.ResponseWriter, r *request) error {
 	return writeJSON(w, http.StatusOK, showPage(page, s.showDead))
 }
 
-// listGroups lists the failure groups of the un-replayed entries the token sees, most
-// entries first.
+// listGroups lists the failure groups of the un-replayed entries the token sees: ranked, most
+// entries first (order=count, the default), or one page in key order (order=key, with a
+// cursor).
 func (s *server) listGroups(w http.ResponseWriter, r *request) error {
-	q, err := parseQuery(r, slices.Concat(dlqFilterParams, []string{"limit"})...)
+	q, err := parseQuery(r, slices.Concat(dlqFilterParams, []string{"order", "limit", "cursor"})...)
 	if err != nil {
 		return err
 	}
@@ -279,11 +280,25 @@ func (s *server) listGroups(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	groups, err := s.client.DLQ().Groups(r.Context(), f, sluice.GroupOptions{Limit: opts.Limit})
-	if err != nil {
-		return err
+	switch order := q.get("order"); order {
+	case "key":
+		page, err := s.client.DLQ().ListGroups(r.Context(), f, opts)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, page)
+	case "", "count":
+		if opts.Cursor != "" {
+			return badField("cursor", "only pages the key order (order=key); the ranking by count has no cursor")
+		}
+		groups, err := s.client.DLQ().Groups(r.Context(), f, sluice.GroupOptions{Limit: opts.Limit})
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, sluice.Page[sluice.FailureGroup]{Items: groups})
+	default:
+		return badField("order", "must be count or key, got %s", validate.Quote(order))
 	}
-	return writeJSON(w, http.StatusOK, sluice.Page[sluice.FailureGroup]{Items: groups})
 }
 
 // getDead shows one dead-letter entry with its full error history.
