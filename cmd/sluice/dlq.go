@@ -44,11 +44,12 @@ their counts, and --group lists, replays or purges one of them.`,
 func (c *cli) dlqGroupsCommand() *cobra.Command {
 	var (
 		filter filterFlags
-		limit  int
+		page   pageFlags
+		order  string
 	)
 	cmd := &cobra.Command{
 		Use:   "groups",
-		Short: "List failure groups: un-replayed entries that failed the same way, most first",
+		Short: "List failure groups: un-replayed entries that failed the same way, most first or all in key order",
 		Long: `List the failure groups of the un-replayed dead-letter entries a filter matches: per app and
 job type, the entries whose last errors have the same signature once what varies between
 occurrences of one failure is masked (numbers, UUIDs and hex ids, IP addresses and ports,
@@ -57,13 +58,21 @@ e-mail addresses, URLs' queries, quoted values). "timeout after 30s connecting t
 "timeout after <n>s connecting to <addr>".
 
 Each group shows how many entries it holds, when the first and the last of them failed, its
-signature and a sample: the newest entry's last error. The most entries come first, then the
-latest failure; --limit bounds how many groups are shown. Entries written by a Sluice older
-than migration 0005 form the group "unknown" of their app and type.
+signature and a sample: the newest entry's last error. Entries written by a Sluice older than
+migration 0005 form the group "unknown" of their app and type.
+
+--order count (the default) ranks the groups: the most entries first, then the latest
+failure; --limit bounds how many are shown, and there is no next page. --order key walks every
+group instead, a page of --limit at a time in key order (app id, type, signature); when there
+are more, stderr says which --cursor gets the next page (in JSON, "nextCursor"). Walking every
+page shows each group that has un-replayed entries matching the filter for the whole walk
+exactly once, its counts as of its page. A cursor only works with --order key and the same
+filter.
 
 Pass a group's signature as --group to dlq list, dlq replay or dlq purge.`,
 		Example: `  sluice dlq groups
   sluice dlq groups --app billing --failed-after -1d --json
+  sluice dlq groups --order key --limit 200 --cursor eyJ2IjoyLC...
   sluice dlq replay --group 3f2a9c0d41b7e865 --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
@@ -71,29 +80,45 @@ Pass a group's signature as --group to dlq list, dlq replay or dlq purge.`,
 			if err != nil {
 				return err
 			}
-			if limit == 0 {
-				return flagError("limit", "must be between 1 and %d, got 0", sluice.MaxPageSize)
+			opts, err := page.options()
+			if err != nil {
+				return err
+			}
+			switch order {
+			case "count":
+				if opts.Cursor != "" {
+					return flagError("cursor", "only pages --order key; the ranking by count has no next page")
+				}
+			case "key":
+			default:
+				return flagError("order", "must be count or key, got %q", order)
 			}
 			return c.withClient(cmd.Context(), func(cl *sluice.Client) error {
 				ctx := cmd.Context()
-				groups, err := cl.DLQ().Groups(ctx, f, sluice.GroupOptions{Limit: limit})
+				var groups sluice.Page[sluice.FailureGroup]
+				if order == "key" {
+					groups, err = cl.DLQ().ListGroups(ctx, f, opts)
+				} else {
+					groups.Items, err = cl.DLQ().Groups(ctx, f, sluice.GroupOptions{Limit: opts.Limit})
+				}
 				if err != nil {
 					return err
 				}
 				var names appNames
-				if !c.json && len(groups) > 0 {
+				if !c.json && len(groups.Items) > 0 {
 					if names, err = loadAppNames(ctx, cl); err != nil {
 						return err
 					}
 				}
-				err = printPage(c, sluice.Page[sluice.FailureGroup]{Items: groups}, "failure groups", nil, func(w io.Writer, items []sluice.FailureGroup) {
+				resume := append(filter.resolved(f), "--order", "key")
+				err = printPage(c, groups, "failure groups", resume, func(w io.Writer, items []sluice.FailureGroup) {
 					row(w, "ENTRIES", "APP", "TYPE", "GROUP", "FIRST FAILED", "LAST FAILED", "SAMPLE ERROR")
 					for _, g := range items {
 						row(w, strconv.FormatInt(g.Count, 10), cell(names.name(g.AppID), 32), g.Type, g.Signature,
 							fmtTime(g.FirstFailedAt), fmtTime(g.LastFailedAt), cell(g.SampleError, 60))
 					}
 				})
-				if err == nil && !c.json && len(groups) > 0 {
+				if err == nil && !c.json && len(groups.Items) > 0 {
 					c.notice("List a group's entries with: sluice dlq list --group SIGNATURE")
 				}
 				return err
@@ -101,7 +126,9 @@ Pass a group's signature as --group to dlq list, dlq replay or dlq purge.`,
 		}),
 	}
 	filter.add(cmd)
-	cmd.Flags().IntVar(&limit, "limit", sluice.DefaultPageSize, fmt.Sprintf("show at most this many groups, 1..%d", sluice.MaxPageSize))
+	cmd.Flags().StringVar(&order, "order", "count", "count: the largest groups first; key: every group, page by page (with --cursor)")
+	cmd.Flags().IntVar(&page.limit, "limit", sluice.DefaultPageSize, fmt.Sprintf("show at most this many groups (a page with --order key), 1..%d", sluice.MaxPageSize))
+	cmd.Flags().StringVar(&page.cursor, "cursor", "", "with --order key: resume after the previous page (its nextCursor)")
 	return cmd
 }
 

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,6 +63,39 @@ func TestDLQGroups(t *testing.T) {
 	if r := e.ok("dlq", "groups", "--type", "nothing.here"); r.stdout != "No failure groups.\n" {
 		t.Fatalf("no groups: %s", r)
 	}
+
+	// --order key walks every group in key order, a page at a time, each once; the hint on
+	// stderr says how to get the next page.
+	var walked []sluice.FailureGroup
+	args := []string{"dlq", "groups", "--order", "key", "--limit", "1"}
+	for cursor := ""; ; {
+		var p page[sluice.FailureGroup]
+		e.json(&p, append(args, "--cursor", cursor)...)
+		walked = append(walked, p.Items...)
+		if cursor = p.NextCursor; cursor == "" || len(walked) > 10 {
+			break
+		}
+	}
+	e.json(&all, "dlq", "groups")
+	byKey := func(x, y sluice.FailureGroup) int {
+		return cmp.Or(strings.Compare(x.AppID.String(), y.AppID.String()), strings.Compare(x.Type, y.Type), strings.Compare(x.Signature, y.Signature))
+	}
+	if !slices.Equal(walked, slices.SortedFunc(slices.Values(all.Items), byKey)) {
+		t.Fatalf("dlq groups --order key, one a page: %+v\nthe groups: %+v", walked, all.Items)
+	}
+	r = e.run("dlq", "groups", "--order", "key", "--limit", "2", "--app", "billing", "--failed-after", "-1h")
+	hint := regexp.MustCompile(`More failure groups: repeat with --failed-after (\S+) --order key --cursor (\S+)`).FindStringSubmatch(r.stderr)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "ENTRIES") || hint == nil {
+		t.Fatalf("dlq groups --order key --limit 2: %s", r)
+	}
+	r = e.run("dlq", "groups", "--app", "billing", "--order", "key", "--limit", "2", "--failed-after", hint[1], "--cursor", hint[2])
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) != 2 || strings.Contains(r.stderr, "More failure groups") {
+		t.Fatalf("dlq groups, the page the hint gets: %s", r)
+	}
+	e.fail(exitUsage, []string{"--cursor: belongs to a listing with a different filter"}, "dlq", "groups", "--order", "key", "--cursor", hint[2])
+	e.fail(exitUsage, []string{"--cursor: only pages --order key"}, "dlq", "groups", "--cursor", hint[2])
+	e.fail(exitUsage, []string{`--order: must be count or key, got "size"`}, "dlq", "groups", "--order", "size")
+	e.fail(exitUsage, []string{"--limit: must be between 1 and 1000, got 0"}, "dlq", "groups", "--order", "key", "--limit", "0")
 
 	// --group lists, replays and purges one group, wherever the filter goes.
 	var entries page[sluice.DeadJob]
