@@ -1045,8 +1045,18 @@ async function viewDLQ(main, params, ctx) {
 
 const groupFields = ['app', 'type', 'failedAfter', 'failedBefore'];
 
+// groupPage is how many groups one page of the key order holds; the ranking shows the
+// largest groupTop at once.
+const groupPage = 100;
+const groupTop = 200;
+
+// viewGroups shows the groups ranked, the largest first (the default), or, with order=key in
+// the address, every group by app, type and signature, a page at a time with "Load more":
+// the ranking moves as entries arrive, so only the key order can be paged without gaps.
 async function viewGroups(main, params, ctx) {
   const f = readFilter(params, groupFields);
+  const byKey = params.get('order') === 'key';
+  const orderHash = (key) => listHash('#/groups', { ...f, order: key ? 'key' : '' }, [...groupFields, 'order']);
   if (!state.types.length) await loadTypes().catch(() => {});
   if (!ctx.alive()) return;
   const form = filterForm({
@@ -1062,37 +1072,71 @@ async function viewGroups(main, params, ctx) {
       type: String(data.get('type') || '').trim(),
       failedAfter: fromLocalInput(String(data.get('failedAfter') || '')),
       failedBefore: fromLocalInput(String(data.get('failedBefore') || '')),
-    }, groupFields)),
-    onClear: () => go('#/groups'),
+      order: byKey ? 'key' : '',
+    }, [...groupFields, 'order'])),
+    onClear: () => go(byKey ? '#/groups?order=key' : '#/groups'),
   });
   const phrase = describeFilter(f);
-  main.append(pageHead('Failure groups', `Entries not yet replayed${phrase ? ` ${phrase}` : ''} that failed the same way (numbers, ids, addresses and quoted values masked), the largest groups first. Open a group to see, replay or purge its entries.`), form);
+  const order = byKey
+    ? 'every group by app, type and signature, a page at a time'
+    : 'the largest groups first';
+  main.append(pageHead('Failure groups', `Entries not yet replayed${phrase ? ` ${phrase}` : ''} that failed the same way (numbers, ids, addresses and quoted values masked), ${order}. Open a group to see, replay or purge its entries.`), form);
+  const orderLink = (key, label) => (key === byKey
+    ? h('strong', { 'aria-current': 'true' }, label)
+    : h('a', { href: orderHash(key) }, label));
+  const orders = h('p', { class: 'muted small', id: 'groups-order' }, 'Show: ', orderLink(false, 'largest first'), ' · ', orderLink(true, 'every group, by app and type'));
   const messages = h('div', { class: 'messages', id: 'groups-messages' });
   const tbody = h('tbody', null, h('tr', { class: 'empty-row' }, h('td', { colspan: '6' }, 'Loading…')));
   const status = h('span', { class: 'muted small', id: 'groups-count', 'aria-live': 'polite' });
-  main.append(messages, h('div', { class: 'card flush' }, h('table', { class: 'grid rows groups', id: 'groups-table' },
+  const more = h('button', { type: 'button', id: 'groups-more', hidden: true, onclick: () => load() }, 'Load more');
+  main.append(orders, messages, h('div', { class: 'card flush' }, h('table', { class: 'grid rows groups', id: 'groups-table' },
     h('thead', null, h('tr', null, ['Entries', 'App', 'Type', 'First failed', 'Last failed', 'Sample error'].map((c) =>
       h('th', { scope: 'col', class: c === 'Entries' ? 'num' : null }, c)))),
-    tbody)), h('div', { class: 'list-foot' }, status));
-  const q = new URLSearchParams();
-  for (const k of groupFields) if (f[k]) q.set(k, f[k]);
-  q.set('limit', '200');
-  try {
-    const page = await api('GET', `/v1/dlq/groups?${q}`);
-    if (!ctx.alive()) return;
-    const items = page.items || [];
-    tbody.replaceChildren(...items.map(groupRow));
-    if (!items.length) {
-      tbody.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: '6' },
-        groupFields.every((k) => !f[k]) ? 'No failure groups: nothing is waiting in the dead-letter queue.' : 'No failure groups match this filter.')));
+    tbody)), h('div', { class: 'list-foot' }, status, more));
+  let cursor = '';
+  let shown = 0;
+
+  async function load() {
+    more.disabled = true;
+    const q = new URLSearchParams();
+    for (const k of groupFields) if (f[k]) q.set(k, f[k]);
+    if (byKey) {
+      q.set('order', 'key');
+      q.set('limit', String(groupPage));
+      if (cursor) q.set('cursor', cursor);
+    } else {
+      q.set('limit', String(groupTop));
     }
-    status.textContent = items.length ? `${plural(items.length, 'group', 'groups')}${items.length === 200 ? ' (the 200 largest)' : ''}` : '';
-  } catch (err) {
-    if (ctx.alive()) {
-      tbody.replaceChildren();
-      messages.replaceChildren(errorBox(err, form));
+    try {
+      const page = await api('GET', `/v1/dlq/groups?${q}`);
+      if (!ctx.alive()) return;
+      const items = page.items || [];
+      if (!shown) tbody.replaceChildren();
+      tbody.append(...items.map(groupRow));
+      shown += items.length;
+      cursor = page.nextCursor || '';
+      if (!shown) {
+        tbody.replaceChildren(h('tr', { class: 'empty-row' }, h('td', { colspan: '6' },
+          groupFields.every((k) => !f[k]) ? 'No failure groups: nothing is waiting in the dead-letter queue.' : 'No failure groups match this filter.')));
+      }
+      if (byKey) {
+        status.replaceChildren(shown ? `${plural(shown, 'group', 'groups')} shown${cursor ? ', more below' : ''}` : '');
+      } else if (shown === groupTop) {
+        status.replaceChildren(`${plural(shown, 'group', 'groups')} (the ${groupTop} largest; `, h('a', { href: orderHash(true) }, 'see every group'), ')');
+      } else {
+        status.replaceChildren(shown ? plural(shown, 'group', 'groups') : '');
+      }
+      more.hidden = !cursor;
+    } catch (err) {
+      if (ctx.alive()) {
+        if (!shown) tbody.replaceChildren();
+        messages.replaceChildren(errorBox(err, form));
+      }
+    } finally {
+      more.disabled = false;
     }
   }
+  await load();
 }
 
 function groupRow(g) {
