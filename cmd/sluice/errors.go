@@ -105,6 +105,10 @@ func cliFieldName(cmd *cobra.Command, field string) string {
 	if cmd.Flags().Lookup(kebab.String()) != nil {
 		return "--" + kebab.String()
 	}
+	// A list given by a repeated flag: "tags" is --tag.
+	if flag, ok := strings.CutSuffix(kebab.String(), "s"); ok && flag != "" && cmd.Flags().Lookup(flag) != nil {
+		return "--" + flag
+	}
 	// One value of a repeated flag: "tags[2]" is the third --tag, "Redact[0]" the first --redact.
 	if name, index, ok := strings.Cut(kebab.String(), "["); ok && strings.HasSuffix(index, "]") {
 		name = strings.TrimPrefix(name, "-")

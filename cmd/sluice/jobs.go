@@ -49,7 +49,7 @@ the key, that job is returned and nothing is inserted (a notice on stderr says s
 		Args: cobra.NoArgs,
 		RunE: c.runE(func(cmd *cobra.Command, _ []string) error {
 			job := sluice.NewJob{App: app, Type: jobType, Queue: queue, Priority: priority,
-				MaxAttempts: maxAttempts, UniqueKey: uniqueKey, Tags: tags}
+				MaxAttempts: maxAttempts, UniqueKey: uniqueKey, Tags: splitTags(tags)}
 			if cmd.Flags().Changed("max-attempts") && maxAttempts == 0 {
 				// The Go API reads 0 as "the default"; on the command line it is a mistake.
 				return validate.MaxAttempts("maxAttempts", maxAttempts)
@@ -91,11 +91,23 @@ the key, that job is returned and nothing is inserted (a notice on stderr says s
 	f.IntVar(&maxAttempts, "max-attempts", 0, "attempt budget, 1..1000 (default: the type's, or 25)")
 	f.StringVar(&runAt, "run-at", "", "when the job becomes due: RFC 3339 or relative like +10m (default now)")
 	f.StringVar(&uniqueKey, "unique-key", "", "de-duplicate per app while a job with this key is pending or running")
-	f.StringSliceVar(&tags, "tag", nil, "a tag to find the job by (repeat, or separate with commas; at most 16)")
+	f.StringArrayVar(&tags, "tag", nil, "a tag to find the job by (repeat, or separate with commas; at most 16)")
 	for _, name := range []string{"app", "type", "payload"} {
 		_ = cmd.MarkFlagRequired(name) // the flags exist: no error is possible
 	}
 	return cmd
+}
+
+// splitTags reads the values of --tag, each one tag or several separated by commas, as they
+// are: an empty value is an empty tag, and quotes and line breaks are part of a tag, for the
+// Go API to refuse or keep (a CSV reading, as pflag's string slices do, would drop an empty
+// tag silently, cut a value at a line break, and take quotes for quoting).
+func splitTags(values []string) []string {
+	var tags []string
+	for _, v := range values {
+		tags = append(tags, strings.Split(v, ",")...)
+	}
+	return tags
 }
 
 func (c *cli) jobsListCommand() *cobra.Command {
