@@ -74,13 +74,14 @@ type policyRequest struct {
 	MaxCount int64  `json:"maxCount"`
 }
 
-// parseMaxAge reads a policy's maxAge.
+// parseMaxAge reads a policy's maxAge as the command line does: a Go duration, or a whole
+// number of days without a sign ("+7d" is refused there too).
 func parseMaxAge(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n > 0 && n < 100000 {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 && n < 100000 && days[0] != '+' {
 			return time.Duration(n) * 24 * time.Hour, nil
 		}
 	}
