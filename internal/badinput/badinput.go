@@ -79,6 +79,13 @@ const (
 	// Pause pauses the scope In.App, In.Queue, In.Type: Client.Pause; sluice pause --app
 	// --queue --type; POST /v1/pauses. Only refused inputs: a legal one would pause.
 	Pause Op = "pause"
+	// SetRetention sets the retention policy In.Kind of the scope In.App, In.Type with the
+	// limits In.MaxAge and In.MaxCount: Client.SetRetention; sluice retention set --kind
+	// --app --type --max-age --max-count; PUT /v1/retention.
+	SetRetention Op = "set retention"
+	// DeleteRetention deletes the retention policy In.Policy: Client.DeleteRetention; sluice
+	// retention delete ID; DELETE /v1/retention/{id}. Only refused inputs.
+	DeleteRetention Op = "delete retention"
 )
 
 // Category groups cases for reporting.
@@ -100,14 +107,17 @@ const (
 // empty text means "not given".
 type Input struct {
 	// App is the app to create (CreateApp), the job's app (Enqueue), the filter's app, or the
-	// paused scope's (Pause), by id or name.
+	// paused scope's (Pause) or the retention policy's (SetRetention), by id or name.
 	App string
-	// Type is the job's type (Enqueue), the filter's, or the paused scope's (Pause).
+	// Type is the job's type (Enqueue), the filter's, or the paused scope's (Pause) or the
+	// retention policy's (SetRetention).
 	Type string
 	// Queue and UniqueKey are the job's (Enqueue); Queue is also the paused scope's (Pause).
 	Queue, UniqueKey string
 	// Payload is the job's payload (Enqueue).
 	Payload []byte
+	// Tags are the job's tags (Enqueue); nil for none.
+	Tags []string
 	// Priority and MaxAttempts are the job's, as decimal text (Enqueue).
 	Priority, MaxAttempts string
 	// RunAt is when the job is due (Enqueue).
@@ -116,6 +126,8 @@ type Input struct {
 	Status string
 	// FailedAfter, FailedBefore, ErrorContains and Group are the dead-letter filter's.
 	FailedAfter, FailedBefore, ErrorContains, Group string
+	// Tag is the jobs listing's and the dead-letter filter's tag.
+	Tag string
 	// All lists replayed entries too (ListDead).
 	All bool
 	// Limit is a listing's page size, as decimal text.
@@ -137,6 +149,11 @@ type Input struct {
 	Token string
 	// Job is the id of the job to change (CancelJob, RetryJob, DeleteJob).
 	Job string
+	// Kind is a retention policy's kind; MaxAge its max age as the CLI takes it (a Go
+	// duration or whole days, "7d"); MaxCount its max count, as decimal text (SetRetention).
+	Kind, MaxAge, MaxCount string
+	// Policy is the id of the retention policy to delete (DeleteRetention).
+	Policy string
 }
 
 // Cursor says how a case's cursor is made: Raw as it is, or else the cursor that the listing
@@ -185,7 +202,7 @@ func (c Case) FieldOn(s Surface) string {
 // expects: each case's expectation holds whatever ran before it.
 func Corpus() []Case {
 	var cs []Case
-	for _, part := range [][]Case{oversized(), invalidJSON(), nesting(), names(), numbers(), injection(), cursors(), times(), control()} {
+	for _, part := range [][]Case{oversized(), invalidJSON(), nesting(), names(), numbers(), injection(), cursors(), times(), control(), retention(), tags()} {
 		cs = append(cs, part...)
 	}
 	return cs
@@ -209,32 +226,34 @@ func Categories() []Category {
 type (
 	FixtureJob struct {
 		App, Type, Label string
+		Tags             []string
 	}
 	FixtureEntry struct {
 		App, Type, Label, Error string
+		Tags                    []string
 		// Replayed entries are replayed when the fixture is made, which writes the audit log.
 		Replayed bool
 	}
 )
 
-// The fixture. Its payloads are {"label": Label}.
+// The fixture. Its payloads are {"label": Label}; the jobs and entries carry Tags.
 var (
 	FixtureApps = []string{"acme", "globex", InjectionAppName}
 	FixtureJobs = []FixtureJob{
-		{"acme", "report.build", "job-1"},
-		{"globex", "report.build", "job-2"},
-		{"acme", "email.send", "job-3"},
-		{"globex", "email.send", "job-4"},
-		{InjectionAppName, "report.build", "job-5"},
+		{"acme", "report.build", "job-1", []string{"red"}},
+		{"globex", "report.build", "job-2", nil},
+		{"acme", "email.send", "job-3", []string{"blue", "red"}},
+		{"globex", "email.send", "job-4", []string{"red"}},
+		{InjectionAppName, "report.build", "job-5", []string{InjectionTag, "%"}},
 	}
 	FixtureDead = []FixtureEntry{
-		{App: "acme", Type: "email.send", Label: "dead-1", Error: "smtp: connection refused"},
+		{App: "acme", Type: "email.send", Label: "dead-1", Error: "smtp: connection refused", Tags: []string{"red"}},
 		{App: "globex", Type: "sms.send", Label: "dead-2", Error: "gateway said no"},
-		{App: "acme", Type: "email.send", Label: "dead-3", Error: "smtp: TIMEOUT after 30s", Replayed: true},
+		{App: "acme", Type: "email.send", Label: "dead-3", Error: "smtp: TIMEOUT after 30s", Replayed: true, Tags: []string{"red"}},
 		{App: "globex", Type: "sms.send", Label: "dead-4", Error: "gateway said no"},
-		{App: "acme", Type: "email.send", Label: "dead-5", Error: "smtp: connection refused"},
+		{App: "acme", Type: "email.send", Label: "dead-5", Error: "smtp: connection refused", Tags: []string{"blue", "red"}},
 		{App: "acme", Type: "email.send", Label: "dead-6", Error: "smtp: timeout after 30s", Replayed: true},
-		{App: InjectionAppName, Type: "sql.test", Label: "dead-7", Error: injectionError()},
+		{App: InjectionAppName, Type: "sql.test", Label: "dead-7", Error: injectionError(), Tags: []string{InjectionTag}},
 		{App: "acme", Type: `x'OR'1'='1`, Label: "dead-8", Error: "typed like an injection"},
 	}
 )
@@ -242,6 +261,10 @@ var (
 // InjectionAppName is a legal app name that reads as SQL: filters naming it must match its
 // jobs and entries, literally.
 const InjectionAppName = `Robert'); DROP TABLE apps;--`
+
+// InjectionTag is a legal tag that reads as SQL: a tag filter naming it must match the jobs
+// and entries that have it, literally.
+const InjectionTag = `x'OR'1'='1`
 
 // injectionError is an error text holding every injection string: an errorContains filter
 // holding one matches that entry, literally, and nothing else.

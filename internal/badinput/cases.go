@@ -586,3 +586,236 @@ func control() []Case {
 	scope("type of an injection", Injection, Input{Type: `'; DROP TABLE pauses; --`}, "type")
 	return cs
 }
+
+// The limits of a job's tags, and a retention policy's max age that every surface takes.
+const (
+	maxTags      = 16
+	maxTagLength = 64
+	// validAge is a max age every surface takes: a Go duration, which the Go API can carry.
+	validAge = "168h"
+)
+
+// isTag is the contract's rule for a tag: 1–64 printable ASCII characters, no spaces, no
+// commas.
+func isTag(s string) bool {
+	return len(s) <= maxTagLength && isIdentifier(s) && !strings.Contains(s, ",")
+}
+
+// retention is the retention policies: bad kinds, max ages and max counts out of range or
+// not numbers at all, neither limit, scopes naming no app or a bad type, and policy ids that
+// are no UUID for delete. Legal policies are set for real and read back.
+func retention() []Case {
+	var cs []Case
+	set := func(name string, category Category, in Input, field string) *Case {
+		cs = append(cs, Case{Name: name, Category: category, Op: SetRetention, In: in, Field: field})
+		return &cs[len(cs)-1]
+	}
+	policy := func(edit func(in *Input)) Input {
+		in := Input{Kind: "completed", MaxAge: validAge}
+		edit(&in)
+		return in
+	}
+	for _, k := range []struct{ name, value string }{
+		{"empty", ""},
+		{"a word", "bogus"},
+		{"in capitals", "Completed"},
+		{"with a trailing space", "completed "},
+		{"a job status", "pending"},
+		{"dead", "dead"},
+		{"plural", "completeds"},
+		{"NUL", "completed\x00"},
+		{"non-ASCII", "complété"},
+		{"invalid UTF-8", "completed\xff"},
+		{"100,000 characters", strings.Repeat("k", 100_000)},
+	} {
+		category := Names
+		if len(k.value) == 100_000 {
+			category = Oversized
+		}
+		set("kind: "+k.name, category, policy(func(in *Input) { in.Kind = k.value }), "kind")
+	}
+	set("kind: an injection", Injection, policy(func(in *Input) { in.Kind = `completed' OR '1'='1` }), "kind")
+
+	for _, v := range []string{"-1h", "-1ms", "-1d", "0s", "0d", "0", "1ns", "999us", "1h-", "7 d", "7days", "soon",
+		"1e400h", "2562048h", "100000d", "9223372036854775808ns", "+7d", "+-7d", "0x10d", "½d"} {
+		set("maxAge "+v, Numbers, policy(func(in *Input) { in.MaxAge = v }), "maxAge")
+	}
+	zeroAge := set("maxAge 0s with a max count", Numbers, policy(func(in *Input) { in.MaxAge, in.MaxCount = "0s", "10" }), "maxAge")
+	zeroAge.Differs, zeroAge.Why = map[Surface]string{Go: ""}, "the Go API reads a max age of 0 as none; the CLI and the HTTP API only read an absent one so"
+	for _, v := range []string{"-1", "-9223372036854775808", "9223372036854775808", "1.5", "1e3", "ten"} {
+		c := set("maxCount "+v, Numbers, policy(func(in *Input) { in.MaxCount = v }), "maxCount")
+		if !json.Valid([]byte(v)) {
+			c.Differs, c.Why = map[Surface]string{HTTP: "body"}, "JSON has no number "+v+": the HTTP request body that carries it is not JSON"
+		}
+	}
+	set("maxCount -1 alone", Numbers, Input{Kind: "replayed", MaxCount: "-1"}, "maxCount")
+	set("maxCount 0 alone", Numbers, Input{Kind: "replayed", MaxCount: "0"}, "maxAge")
+	set("neither limit", Numbers, Input{Kind: "replayed"}, "maxAge")
+	set("neither limit, scoped", Numbers, Input{Kind: "unreplayed", App: "acme", Type: "email.send"}, "maxAge")
+
+	scoped := func(app, typ string) Input {
+		return policy(func(in *Input) { in.Kind, in.App, in.Type = "unreplayed", app, typ })
+	}
+	for _, a := range []struct{ name, value string }{
+		{"that does not exist", "no-such-app"},
+		{"id that does not exist", "0190a5a4-0000-7000-8000-000000000000"},
+		{"in other capitals", "Acme"},
+		{"with NUL", "acme\x00"},
+		{"of invalid UTF-8", "acme\xff"},
+		{"with a trailing space", "acme "},
+	} {
+		set("an app "+a.name, Names, scoped(a.value, ""), "app")
+	}
+	set("an app of 100,000 characters", Oversized, scoped(strings.Repeat("a", 100_000), ""), "app")
+	for _, t := range []struct{ name, value string }{
+		{"129 characters", strings.Repeat("t", maxName+1)},
+		{"a space", "a b"},
+		{"non-ASCII", "é"},
+		{"NUL", "a\x00"},
+		{"DEL", "a\x7f"},
+		{"a tab", "a\tb"},
+		{"a newline", "a\n"},
+		{"invalid UTF-8", "a\xff"},
+	} {
+		set("type: "+t.name, Names, scoped("acme", t.value), "type")
+	}
+	set("type of 100,000 characters", Oversized, scoped("", strings.Repeat("t", 100_000)), "type")
+	for _, inj := range SQLInjections {
+		set("app "+fmt.Sprintf("%q", inj), Injection, scoped(inj, ""), "app")
+	}
+	set(`type "'; DROP TABLE retention_policies; --"`, Injection, scoped("", `'; DROP TABLE retention_policies; --`), "type")
+
+	// Legal policies, set for real: each replaces the limits of its kind and scope's policy.
+	set("maxAge 1ms, the least", Numbers, policy(func(in *Input) { in.MaxAge = "1ms" }), "")
+	set("maxAge 1500us, kept to the millisecond", Numbers, policy(func(in *Input) { in.MaxAge = "1500us" }), "")
+	set("maxAge 2562047h, near the largest duration", Numbers, policy(func(in *Input) { in.Kind, in.MaxAge = "cancelled", "2562047h" }), "")
+	set("maxAge 99999d, the most days", Numbers, policy(func(in *Input) { in.Kind, in.MaxAge = "replayed", "99999d" }), "")
+	set("maxCount 1 alone", Numbers, Input{Kind: "unreplayed", App: "acme", Type: "email.send", MaxCount: "1"}, "")
+	set("maxCount 9223372036854775807, the largest", Numbers, Input{Kind: "unreplayed", App: "globex", MaxCount: "9223372036854775807"}, "")
+	set("maxCount 0 with a max age", Numbers, policy(func(in *Input) { in.Kind, in.MaxCount = "unreplayed", "0" }), "")
+	set("a type of 128 characters", Names, scoped("acme", strings.Repeat("t", maxName)), "")
+	set("the app by its odd name and a type like an injection", Injection, scoped(InjectionAppName, InjectionTag), "")
+
+	for _, id := range []struct{ name, value string }{
+		{"empty", ""},
+		{"a number", "123"},
+		{"words", "not-a-uuid"},
+		{"one digit short", "01a21a55-eb18-7ddf-8bab-c095c1bcf03"},
+		{"one character too many", "01a21a55-eb18-7ddf-8bab-c095c1bcf03fz"},
+		{"an injection", `' OR 1=1 --`},
+		{"NUL", "01a21a55-eb18-7ddf-8bab-c095c1bcf03f\x00"},
+		{"invalid UTF-8", "01a21a55-eb18-7ddf-8bab-c095c1bcf03\xff"},
+		{"100,000 characters", strings.Repeat("f", 100_000)},
+	} {
+		category := Names
+		if strings.Contains(id.value, "'") {
+			category = Injection
+		}
+		cs = append(cs, Case{Name: "policy id: " + id.name, Category: category, Op: DeleteRetention, In: Input{Policy: id.value}, Field: "id"})
+	}
+	return cs
+}
+
+// tags is a job's tags on enqueue — too many, empty, too long, of bytes no tag may hold,
+// repeated — and the one-tag filter of the jobs listing and the dead-letter filter.
+func tags() []Case {
+	var cs []Case
+	many := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("t%d", i)
+		}
+		return out
+	}
+	enq := func(name string, category Category, tags []string, field string) *Case {
+		cs = append(cs, Case{Name: "tags: " + name, Category: category, Op: Enqueue,
+			In: job(func(in *Input) { in.Tags = tags }), Field: field})
+		return &cs[len(cs)-1]
+	}
+	enq("one", Names, []string{"red"}, "")
+	enq("16", Names, many(maxTags), "")
+	enq("of 64 characters", Names, []string{strings.Repeat("t", maxTagLength)}, "")
+	enq("every printable ASCII character but space and comma", Names, []string{"!\"#$%&'()*+-./:;<=>?@[\\]^_`{|}~"}, "")
+	enq("a quoted word", Names, []string{`"vip"`}, "")
+	enq("kept in the order given", Names, []string{"b", "a", "B", "A"}, "")
+	enq("17", Names, many(maxTags+1), "tags")
+	enq("17, the first empty", Names, append([]string{""}, many(maxTags)...), "tags")
+	enq("1,000", Oversized, many(1000), "tags")
+	enq("one empty", Names, []string{""}, "tags[0]")
+	enq("the second empty", Names, []string{"a", ""}, "tags[1]")
+	enq("of 65 characters", Names, []string{strings.Repeat("t", maxTagLength+1)}, "tags[0]")
+	enq("of 100,000 characters", Oversized, []string{"a", strings.Repeat("t", 100_000)}, "tags[1]")
+	enq("a space", Names, []string{"a b"}, "tags[0]")
+	enq("a leading space", Names, []string{" a"}, "tags[0]")
+	enq("a comma", Names, []string{"a,b"}, "tags[0]")
+	enq("a tab", Names, []string{"a\tb"}, "tags[0]")
+	enq("a newline", Names, []string{"a\nb"}, "tags[0]")
+	enq("a carriage return", Names, []string{"a\rb"}, "tags[0]")
+	enq("NUL", Names, []string{"a\x00"}, "tags[0]")
+	enq("DEL", Names, []string{"a\x7f"}, "tags[0]")
+	enq("non-ASCII", Names, []string{"rouge", "é"}, "tags[1]")
+	enq("a C1 control", Names, []string{"a\u009bb"}, "tags[0]")
+	enq("a zero-width space", Names, []string{"a\u200bb"}, "tags[0]")
+	utf := enq("invalid UTF-8", Names, []string{"a\xff"}, "tags[0]")
+	utf.Differs, utf.Why = map[Surface]string{HTTP: "tags"}, "the HTTP API refuses a body member holding invalid UTF-8 as a whole"
+	enq("repeated", Names, []string{"a", "a"}, "tags[1]")
+	enq("repeated apart", Names, []string{"a", "b", "c", "b"}, "tags[3]")
+	enq("repeated in other capitals", Names, []string{"a", "A"}, "")
+	for _, s := range SQLInjections {
+		field := ""
+		if !isTag(s) {
+			field = "tags[0]"
+		}
+		enq(fmt.Sprintf("%q", s), Injection, []string{s}, field)
+	}
+
+	filter := func(name string, category Category, op Op, in Input, field string) {
+		cs = append(cs, Case{Name: "tag filter: " + name, Category: category, Op: op, In: in, Field: field})
+	}
+	for _, op := range []Op{ListJobs, ListDead} {
+		filter("red", Names, op, Input{Tag: "red"}, "")
+		filter("a tag's prefix", Names, op, Input{Tag: "re"}, "")
+		filter("in other capitals", Names, op, Input{Tag: "RED"}, "")
+		filter("longer than the tag", Names, op, Input{Tag: "reddish"}, "")
+		filter("and an app", Names, op, Input{Tag: "red", App: "acme"}, "")
+		filter("like an injection", Injection, op, Input{Tag: InjectionTag}, "")
+		filter("%", Injection, op, Input{Tag: "%"}, "")
+		filter("%_%", Injection, op, Input{Tag: "%_%"}, "")
+		filter("_", Injection, op, Input{Tag: "_"}, "")
+		filter("of 64 characters", Names, op, Input{Tag: strings.Repeat("t", maxTagLength)}, "")
+		filter("its own cursor", Cursors, op, Input{Tag: "red", Cursor: &Cursor{Of: &Listing{Op: op, In: Input{Tag: "red"}}}}, "")
+		filter("the untagged listing's cursor", Cursors, op, Input{Tag: "red", Cursor: &Cursor{Of: &Listing{Op: op}}}, "cursor")
+		filter("another tag's cursor", Cursors, op, Input{Tag: "blue", Cursor: &Cursor{Of: &Listing{Op: op, In: Input{Tag: "red"}}}}, "cursor")
+		for _, t := range []struct{ name, value string }{
+			{"65 characters", strings.Repeat("t", maxTagLength+1)},
+			{"a space", "a b"},
+			{"a comma", "red,blue"},
+			{"non-ASCII", "é"},
+			{"NUL", "red\x00"},
+			{"a newline", "red\n"},
+			{"DEL", "red\x7f"},
+			{"invalid UTF-8", "red\xff"},
+		} {
+			filter(t.name, Names, op, Input{Tag: t.value}, "tag")
+		}
+		filter("100,000 characters", Oversized, op, Input{Tag: strings.Repeat("t", 100_000)}, "tag")
+		for _, s := range SQLInjections {
+			if !isTag(s) {
+				filter(fmt.Sprintf("%q", s), Injection, op, Input{Tag: s}, "tag")
+			}
+		}
+	}
+	filter("red and replayed too", Names, ListDead, Input{Tag: "red", All: true}, "")
+	filter("red and pending", Names, ListJobs, Input{Tag: "red", Status: "pending"}, "")
+	// A refused filter is tried for real; a legal one as a dry run.
+	for _, op := range []Op{ReplayMany, Purge} {
+		filter("red, a dry run", Names, op, Input{Tag: "red", DryRun: true}, "")
+		filter("like an injection, a dry run", Injection, op, Input{Tag: InjectionTag, DryRun: true}, "")
+		filter("a space", Names, op, Input{Tag: "a b"}, "tag")
+		filter("a comma", Names, op, Input{Tag: "red,blue"}, "tag")
+		filter("non-ASCII", Names, op, Input{Tag: "é"}, "tag")
+		filter("65 characters", Names, op, Input{Tag: strings.Repeat("t", maxTagLength+1)}, "tag")
+		filter(`"' OR '1'='1"`, Injection, op, Input{Tag: `' OR '1'='1`}, "tag")
+	}
+	return cs
+}

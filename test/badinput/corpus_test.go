@@ -221,6 +221,8 @@ func checkAccepted(t *testing.T, w *world, what string, c badinput.Case, a answe
 		return "app " + got.Name
 	case badinput.Enqueue:
 		return checkJob(t, w, what, in, a.jobID, before, now, start)
+	case badinput.SetRetention:
+		return checkPolicy(t, what, in, before, now)
 	case badinput.RenameApp:
 		got, err := w.client.GetApp(w.ctx, in.Name)
 		if err != nil || got.ID != a.app.ID || a.app.Name != in.Name || len(now.apps) != len(before.apps) ||
@@ -269,6 +271,7 @@ func checkJob(t *testing.T, w *world, what string, in badinput.Input, id uuid.UU
 	check("uniqueKey", j.UniqueKey, in.UniqueKey)
 	check("status", j.Status, sluice.StatusPending)
 	check("payload", canonical(j.Payload), canonical(in.Payload))
+	check("tags", fmt.Sprintf("%q", j.Tags), fmt.Sprintf("%q", in.Tags))
 	runAt := "now"
 	if want, ok := neutralTime(in.RunAt, start); ok {
 		if strings.HasPrefix(in.RunAt, "+") {
@@ -284,7 +287,58 @@ func checkJob(t *testing.T, w *world, what string, in badinput.Input, id uuid.UU
 	if len(problems) > 0 {
 		t.Errorf("%s: the job read back differs from the input: %s", what, strings.Join(problems, "; "))
 	}
-	return fmt.Sprintf("job %s %s %d %d %q %s %s", j.Type, j.Queue, j.Priority, j.MaxAttempts, j.UniqueKey, runAt, canonical(j.Payload))
+	return fmt.Sprintf("job %s %s %d %d %q %s %q %s", j.Type, j.Queue, j.Priority, j.MaxAttempts, j.UniqueKey, runAt, j.Tags, canonical(j.Payload))
+}
+
+// checkPolicy checks a retention policy that was set: the one policy of its kind and scope
+// holds its limits (the max age to the millisecond), and nothing else changed.
+func checkPolicy(t *testing.T, what string, in badinput.Input, before, now snapshot) string {
+	t.Helper()
+	var appID *uuid.UUID
+	if in.App != "" {
+		id, ok := before.appID(in.App)
+		if !ok {
+			t.Errorf("%s: set a policy of an app that does not exist", what)
+			return ""
+		}
+		appID = &id
+	}
+	age, ok := maxAge(in.MaxAge)
+	if !ok {
+		t.Errorf("%s: set a policy with a max age no surface reads", what)
+	}
+	count, _ := strconv.ParseInt(in.MaxCount, 10, 64)
+	var got []sluice.RetentionPolicy
+	for _, p := range now.policies {
+		if string(p.Kind) == in.Kind && p.Type == in.Type && (p.AppID == nil) == (appID == nil) && (appID == nil || *p.AppID == *appID) {
+			got = append(got, p)
+		}
+	}
+	switch {
+	case len(got) != 1:
+		t.Errorf("%s: %d policies of the kind and scope, want 1: %+v", what, len(got), got)
+		return ""
+	case got[0].MaxAge != age.Truncate(time.Millisecond) || got[0].MaxCount != count:
+		t.Errorf("%s: stored max age %s and max count %d, want %s and %d", what, got[0].MaxAge, got[0].MaxCount, age.Truncate(time.Millisecond), count)
+	}
+	if n := len(now.policies) - len(before.policies); n != 0 && n != 1 || len(now.apps) != len(before.apps) ||
+		len(now.jobs) != len(before.jobs) || len(now.dead) != len(before.dead) {
+		t.Errorf("%s: changed more than one policy", what)
+	}
+	return fmt.Sprintf("policy %s %q %q %s %d", got[0].Kind, in.App, got[0].Type, got[0].MaxAge, got[0].MaxCount)
+}
+
+// maxAge reads a max age as the surface that took it did: a Go duration or whole days.
+func maxAge(s string) (time.Duration, bool) {
+	if s == "" {
+		return 0, true
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		return time.Duration(n) * 24 * time.Hour, err == nil
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil
 }
 
 // checkBulk checks a bulk replay or purge done for real: it did what it matched, to exactly

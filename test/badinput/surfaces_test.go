@@ -88,7 +88,8 @@ func (s goSurface) run(c badinput.Case, cursor string) answer {
 			return answer{inexpressible: "a float64 cannot be " + strconv.Quote(in.Rate)}
 		}
 	}
-	filter := sluice.Filter{App: in.App, Type: in.Type, FailedAfter: times[1], FailedBefore: times[2], ErrorContains: in.ErrorContains, Group: in.Group}
+	filter := sluice.Filter{App: in.App, Type: in.Type, FailedAfter: times[1], FailedBefore: times[2], ErrorContains: in.ErrorContains,
+		Group: in.Group, Tag: in.Tag}
 	opts := sluice.ListOptions{Limit: ints[2], Cursor: cursor, All: in.All}
 	var a answer
 	var err error
@@ -98,11 +99,11 @@ func (s goSurface) run(c badinput.Case, cursor string) answer {
 	case badinput.Enqueue:
 		var res sluice.EnqueueResult
 		res, err = s.w.client.Enqueue(ctx, sluice.NewJob{App: in.App, Type: in.Type, Payload: json.RawMessage(in.Payload),
-			Queue: in.Queue, Priority: ints[0], MaxAttempts: ints[1], RunAt: times[0], UniqueKey: in.UniqueKey})
+			Queue: in.Queue, Priority: ints[0], MaxAttempts: ints[1], RunAt: times[0], UniqueKey: in.UniqueKey, Tags: in.Tags})
 		a.jobID = res.Job.ID
 	case badinput.ListJobs:
 		var p sluice.Page[sluice.Job]
-		p, err = s.w.client.ListJobs(ctx, sluice.JobFilter{App: in.App, Type: in.Type, Status: sluice.JobStatus(in.Status)}, opts)
+		p, err = s.w.client.ListJobs(ctx, sluice.JobFilter{App: in.App, Type: in.Type, Status: sluice.JobStatus(in.Status), Tag: in.Tag}, opts)
 		for _, j := range p.Items {
 			a.ids = append(a.ids, j.ID)
 		}
@@ -159,6 +160,27 @@ func (s goSurface) run(c badinput.Case, cursor string) answer {
 		_, err = change[c.Op](ctx, id)
 	case badinput.Pause:
 		_, err = s.w.client.Pause(ctx, sluice.Scope{App: in.App, Queue: in.Queue, Type: in.Type})
+	case badinput.SetRetention:
+		p := sluice.Policy{Kind: sluice.RetentionKind(in.Kind), App: in.App, Type: in.Type}
+		if in.MaxAge != "" {
+			var convErr error
+			if p.MaxAge, convErr = time.ParseDuration(in.MaxAge); convErr != nil {
+				return answer{inexpressible: "a time.Duration cannot be " + strconv.Quote(in.MaxAge)}
+			}
+		}
+		if in.MaxCount != "" {
+			var convErr error
+			if p.MaxCount, convErr = strconv.ParseInt(in.MaxCount, 10, 64); convErr != nil {
+				return answer{inexpressible: "an int64 cannot be " + strconv.Quote(in.MaxCount)}
+			}
+		}
+		_, err = s.w.client.SetRetention(ctx, p)
+	case badinput.DeleteRetention:
+		id, parseErr := uuid.Parse(in.Policy)
+		if parseErr != nil {
+			return answer{inexpressible: "a uuid.UUID cannot be " + strconv.Quote(in.Policy)}
+		}
+		err = s.w.client.DeleteRetention(ctx, id)
 	}
 	if err != nil {
 		a = answer{refused: true, shown: err.Error()}
@@ -176,14 +198,20 @@ type cliSurface struct {
 }
 
 // spell names a field as the command line does: the flag --max-attempts for maxAttempts,
-// the argument NAME of apps create and ID of the job changes, and the filter and a pause's
-// scope as a whole as "filter" and "scope".
+// the argument NAME of apps create and ID of the job and policy changes, the filter and a
+// pause's scope as a whole as "filter" and "scope", and a job's tags as the --tag flag, one
+// tag as its value "--tag (value 3)".
 func (s cliSurface) spell(op badinput.Op, field string) string {
 	switch {
 	case (op == badinput.CreateApp || op == badinput.RenameApp) && field == "name":
 		return "NAME"
-	case (op == badinput.CancelJob || op == badinput.RetryJob || op == badinput.DeleteJob) && field == "id":
+	case (op == badinput.CancelJob || op == badinput.RetryJob || op == badinput.DeleteJob || op == badinput.DeleteRetention) && field == "id":
 		return "ID"
+	case field == "tags":
+		return "--tag"
+	case strings.HasPrefix(field, "tags[") && strings.HasSuffix(field, "]"):
+		i, _ := strconv.Atoi(field[len("tags[") : len(field)-1])
+		return fmt.Sprintf("--tag (value %d)", i+1)
 	case field == "filter", field == "scope":
 		return field
 	}
@@ -217,6 +245,7 @@ func (s cliSurface) run(c badinput.Case, cursor string) answer {
 		flag("failed-before", in.FailedBefore)
 		flag("error-contains", in.ErrorContains)
 		flag("group", in.Group)
+		flag("tag", in.Tag)
 	}
 	boolean := func(name string, set bool) {
 		if set {
@@ -239,11 +268,18 @@ func (s cliSurface) run(c badinput.Case, cursor string) answer {
 		flag("max-attempts", in.MaxAttempts)
 		flag("run-at", in.RunAt)
 		flag("unique-key", in.UniqueKey)
+		for _, t := range in.Tags {
+			if strings.Contains(t, ",") {
+				return answer{inexpressible: "the command line reads a comma in --tag as two tags"}
+			}
+			args = append(args, "--tag="+t)
+		}
 	case badinput.ListJobs:
 		args = []string{"jobs", "list", "--json"}
 		flag("app", in.App)
 		flag("type", in.Type)
 		flag("status", in.Status)
+		flag("tag", in.Tag)
 		flag("limit", in.Limit)
 		flag("cursor", cursor)
 	case badinput.ListDead:
@@ -279,6 +315,15 @@ func (s cliSurface) run(c badinput.Case, cursor string) answer {
 		flag("app", in.App)
 		flag("queue", in.Queue)
 		flag("type", in.Type)
+	case badinput.SetRetention:
+		args = []string{"retention", "set", "--json"}
+		flag("kind", in.Kind)
+		flag("app", in.App)
+		flag("type", in.Type)
+		flag("max-age", in.MaxAge)
+		flag("max-count", in.MaxCount)
+	case badinput.DeleteRetention:
+		args = []string{"retention", "delete", "--json", "--", in.Policy}
 	}
 	for _, a := range args {
 		if strings.ContainsRune(a, 0) {
@@ -387,6 +432,7 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		body.str("failedBefore", in.FailedBefore)
 		body.str("errorContains", in.ErrorContains)
 		body.str("group", in.Group)
+		body.str("tag", in.Tag)
 		if in.DryRun {
 			body.raw("dryRun", "true")
 		}
@@ -409,11 +455,19 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		body.raw("maxAttempts", in.MaxAttempts)
 		body.str("runAt", in.RunAt)
 		body.str("uniqueKey", in.UniqueKey)
+		if in.Tags != nil {
+			quoted := make([]string, len(in.Tags))
+			for i, t := range in.Tags {
+				quoted[i] = quote(t)
+			}
+			body.raw("tags", "["+strings.Join(quoted, ",")+"]")
+		}
 	case badinput.ListJobs:
 		path = "/v1/jobs"
 		param("app", in.App)
 		param("type", in.Type)
 		param("status", in.Status)
+		param("tag", in.Tag)
 	case badinput.ListDead:
 		path = "/v1/dlq"
 		param("app", in.App)
@@ -422,6 +476,7 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		param("failedBefore", in.FailedBefore)
 		param("errorContains", in.ErrorContains)
 		param("group", in.Group)
+		param("tag", in.Tag)
 		if in.All {
 			query.Set("all", "true")
 		}
@@ -460,6 +515,18 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		body.str("app", in.App)
 		body.str("queue", in.Queue)
 		body.str("type", in.Type)
+	case badinput.SetRetention:
+		method, path = http.MethodPut, "/v1/retention"
+		body.str("kind", in.Kind)
+		body.str("app", in.App)
+		body.str("type", in.Type)
+		body.str("maxAge", in.MaxAge)
+		body.raw("maxCount", in.MaxCount)
+	case badinput.DeleteRetention:
+		if in.Policy == "" {
+			return answer{inexpressible: "an empty path segment names no route"}
+		}
+		method, path = http.MethodDelete, "/v1/retention/"+url.PathEscape(in.Policy)
 	}
 	if method == http.MethodGet {
 		param("limit", in.Limit)
@@ -469,7 +536,7 @@ func (s httpSurface) run(c badinput.Case, cursor string) answer {
 		}
 	}
 	var reqBody io.Reader
-	if (method == http.MethodPost || method == http.MethodPatch) && !noBody {
+	if (method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut) && !noBody {
 		reqBody = bytes.NewReader(body.bytes())
 	}
 	req, err := http.NewRequestWithContext(s.w.ctx, method, s.srv.URL+path, reqBody)

@@ -51,7 +51,7 @@ func newWorld(t *testing.T, url string) *world {
 		}
 	}
 	for _, j := range badinput.FixtureJobs {
-		w.enqueue(sluice.NewJob{App: j.App, Type: j.Type, Payload: map[string]string{"label": j.Label}})
+		w.enqueue(sluice.NewJob{App: j.App, Type: j.Type, Payload: map[string]string{"label": j.Label}, Tags: j.Tags})
 	}
 	for i, e := range badinput.FixtureDead {
 		w.deadLetter(i, e)
@@ -75,7 +75,7 @@ func (w *world) enqueue(j sluice.NewJob) sluice.Job {
 func (w *world) deadLetter(i int, e badinput.FixtureEntry) {
 	w.t.Helper()
 	queue := fmt.Sprintf("fixture-%d", i)
-	job := w.enqueue(sluice.NewJob{App: e.App, Type: e.Type, Queue: queue, MaxAttempts: 1, Payload: map[string]string{"label": e.Label}})
+	job := w.enqueue(sluice.NewJob{App: e.App, Type: e.Type, Queue: queue, MaxAttempts: 1, Payload: map[string]string{"label": e.Label}, Tags: e.Tags})
 	st := w.client.Store()
 	token := uuid.Must(uuid.NewV7())
 	claimed, err := st.ClaimJobs(w.ctx, store.ClaimParams{Queue: queue, Types: []string{e.Type}, Limit: 1, LeaseToken: token, LeaseDuration: time.Hour})
@@ -97,12 +97,13 @@ func (w *world) deadLetter(i int, e badinput.FixtureEntry) {
 
 // snapshot is everything a case could change.
 type snapshot struct {
-	apps   []sluice.App
-	jobs   []sluice.Job     // newest first
-	dead   []sluice.DeadJob // newest first, replayed or not
-	audit  []sluice.AuditEntry
-	tokens []sluice.Token
-	digest string
+	apps     []sluice.App
+	jobs     []sluice.Job     // newest first
+	dead     []sluice.DeadJob // newest first, replayed or not
+	audit    []sluice.AuditEntry
+	tokens   []sluice.Token
+	policies []sluice.RetentionPolicy
+	digest   string
 }
 
 // text is the snapshot as one comparable string, made when the snapshot was taken.
@@ -120,7 +121,7 @@ func (s snapshot) digestOf() string {
 	for i := range dead {
 		dead[i].Payload = payloadDigest(dead[i].Payload)
 	}
-	raw, err := json.Marshal([]any{s.apps, jobs, dead, s.audit, s.tokens})
+	raw, err := json.Marshal([]any{s.apps, jobs, dead, s.audit, s.tokens, s.policies})
 	if err != nil {
 		panic(err)
 	}
@@ -141,6 +142,9 @@ func (w *world) snapshot() snapshot {
 		w.t.Fatal(err)
 	}
 	if s.tokens, err = w.client.ListTokens(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	if s.policies, err = w.client.ListRetention(w.ctx); err != nil {
 		w.t.Fatal(err)
 	}
 	s.jobs = walk(w, func(o sluice.ListOptions) (sluice.Page[sluice.Job], error) {
@@ -191,13 +195,13 @@ func (w *world) cursor(c *badinput.Cursor) (cursor string, after uuid.UUID) {
 	switch c.Of.Op {
 	case badinput.ListJobs:
 		var p sluice.Page[sluice.Job]
-		p, err = w.client.ListJobs(w.ctx, sluice.JobFilter{App: in.App, Type: in.Type, Status: sluice.JobStatus(in.Status)}, one)
+		p, err = w.client.ListJobs(w.ctx, sluice.JobFilter{App: in.App, Type: in.Type, Status: sluice.JobStatus(in.Status), Tag: in.Tag}, one)
 		if err == nil && len(p.Items) > 0 {
 			next, id = p.NextCursor, p.Items[0].ID
 		}
 	case badinput.ListDead:
 		var p sluice.Page[sluice.DeadJob]
-		p, err = w.client.DLQ().List(w.ctx, sluice.Filter{App: in.App, Type: in.Type, ErrorContains: in.ErrorContains, Group: in.Group}, one)
+		p, err = w.client.DLQ().List(w.ctx, sluice.Filter{App: in.App, Type: in.Type, ErrorContains: in.ErrorContains, Group: in.Group, Tag: in.Tag}, one)
 		if err == nil && len(p.Items) > 0 {
 			next, id = p.NextCursor, p.Items[0].ID
 		}
@@ -259,7 +263,7 @@ func (s snapshot) matchJobs(in badinput.Input, after uuid.UUID) []uuid.UUID {
 	var out []uuid.UUID
 	for _, j := range s.jobs {
 		if (in.App == "" || j.AppID == app) && (in.Type == "" || j.Type == in.Type) &&
-			(in.Status == "" || string(j.Status) == in.Status) && below(j.ID, after) {
+			(in.Status == "" || string(j.Status) == in.Status) && (in.Tag == "" || slices.Contains(j.Tags, in.Tag)) && below(j.ID, after) {
 			out = append(out, j.ID)
 		}
 	}
@@ -279,7 +283,7 @@ func (s snapshot) matchDead(in badinput.Input, all bool, after uuid.UUID, now ti
 			(in.ErrorContains == "" || slices.ContainsFunc(d.ErrorHistory, func(r sluice.ErrorRecord) bool {
 				return strings.Contains(r.Error, in.ErrorContains)
 			})) && (in.Group == "" || d.ErrorSignature == in.Group || in.Group == "unknown" && d.ErrorSignature == "") &&
-			(all || d.ReplayedAt == nil) && below(d.ID, after) {
+			(in.Tag == "" || slices.Contains(d.Tags, in.Tag)) && (all || d.ReplayedAt == nil) && below(d.ID, after) {
 			out = append(out, d.ID)
 		}
 	}
