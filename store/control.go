@@ -85,9 +85,6 @@ type PauseScope struct {
 	Type  string     `json:"type,omitempty"`
 }
 
-// IsZero reports whether the scope names nothing.
-func (s PauseScope) IsZero() bool { return s.AppID == nil && s.Queue == "" && s.Type == "" }
-
 // Covers reports whether a job of this app, queue and type lies in the scope.
 func (s PauseScope) Covers(app uuid.UUID, queue, typ string) bool {
 	return (s.AppID == nil || *s.AppID == app) && (s.Queue == "" || s.Queue == queue) && (s.Type == "" || s.Type == typ)

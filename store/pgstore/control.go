@@ -40,26 +40,24 @@ func (s *Store) CancelJob(ctx context.Context, id uuid.UUID, reason string, audi
 
 // RetryJob makes a pending job due now.
 func (s *Store) RetryJob(ctx context.Context, id uuid.UUID, audit *store.Audit) (store.Job, error) {
-	var job store.Job
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		if job, err = changeJob(ctx, tx, qc.Get("RetryJobNow"), id); err != nil {
-			return err
-		}
-		return recordAudit(ctx, tx, audit.ForApp(job.AppID), 1)
-	})
+	job, err := s.changeJobAudited(ctx, "RetryJobNow", id, audit)
 	if err == nil {
 		s.notifier.kick()
 	}
-	return job, s.unchanged(ctx, id, err)
+	return job, err
 }
 
 // DeleteJob deletes a job that is not running.
 func (s *Store) DeleteJob(ctx context.Context, id uuid.UUID, audit *store.Audit) (store.Job, error) {
+	return s.changeJobAudited(ctx, "DeleteJob", id, audit)
+}
+
+// changeJobAudited runs one job change and its audit row in a transaction.
+func (s *Store) changeJobAudited(ctx context.Context, query string, id uuid.UUID, audit *store.Audit) (store.Job, error) {
 	var job store.Job
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		if job, err = changeJob(ctx, tx, qc.Get("DeleteJob"), id); err != nil {
+		if job, err = changeJob(ctx, tx, qc.Get(query), id); err != nil {
 			return err
 		}
 		return recordAudit(ctx, tx, audit.ForApp(job.AppID), 1)
