@@ -44,8 +44,8 @@ func testClocks(t *testing.T, url, envA, envB string) {
 	const backoff = 700 * time.Millisecond
 	// Long enough to outlast a heartbeat starved by a loaded CI machine, or on SQLite by
 	// the file's lock, which writers take in turn unfairly (see
-	// TestLongJobHeartbeatsAcrossManyLeases; 5 s was once outlasted there under a full CI
-	// run); ten minutes of skew dwarf it either way.
+	// TestLongJobHeartbeatsAcrossManyLeases); a 5 s lease here was once outlasted on SQLite
+	// under a full CI run. Ten minutes of skew dwarf it either way.
 	const lease = 8 * time.Second
 	c.env = []string{"CHAOS_DB_CLOCK=1", "CHAOS_LEASE=" + lease.String(), "CHAOS_BACKOFF=" + backoff.String()}
 
