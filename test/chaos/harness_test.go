@@ -473,14 +473,37 @@ func (c *cluster) exec(query string) {
 		testdb.Exec(c.t, c.url, query)
 		return
 	}
-	db, err := sql.Open("sqlite", strings.TrimPrefix(c.url, "sqlite:")+"?_pragma=busy_timeout(10000)")
+	// As the store does: the write lock is taken at BEGIN (so the statement can never fail
+	// to upgrade a read lock), and a try that still finds the file busy — the workers'
+	// processes may hold its lock for longer than a busy timeout between them — is run again.
+	db, err := sql.Open("sqlite", strings.TrimPrefix(c.url, "sqlite:")+"?_pragma=busy_timeout(10000)&_txlock=immediate")
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(c.ctx, query); err != nil {
-		c.t.Fatalf("%s: %v", query, err)
+	for {
+		err = execInTx(c.ctx, db, query)
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "SQLITE_BUSY") || c.ctx.Err() != nil {
+			c.t.Fatalf("%s: %v", query, err)
+		}
+		c.t.Logf("%s: %v; trying again", query, err)
 	}
+}
+
+// execInTx runs query in a transaction of its own on db.
+func execInTx(ctx context.Context, db *sql.DB, query string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, query); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // backendSQL is SQL that differs between the stores.
