@@ -79,12 +79,14 @@ func runHandler(ctx context.Context, h *handler, job *Job) (err error) {
 // for every way a lease can be lost.
 func (e *engine) outcome(a *attempt, h *handler, err error) store.Finish {
 	f := store.Finish{Lease: a.lease}
+	if err == nil {
+		f.Outcome = store.OutcomeComplete
+		return f
+	}
 	var snooze *snoozeError
 	var cancel *cancelError
 	var permanent *permanentError
 	switch {
-	case err == nil:
-		f.Outcome = store.OutcomeComplete
 	case errors.As(err, &snooze):
 		f.Outcome, f.Delay = store.OutcomeSnooze, snooze.delay
 	case errors.As(err, &cancel):

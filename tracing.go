@@ -43,9 +43,9 @@ func withRemoteTrace(ctx context.Context, tc *store.TraceContext) context.Contex
 // when a replay carried it over from the dead-letter entry), else the root of a trace of its
 // own. The handler's context carries it, so the handler's own spans are its children.
 func (e *engine) startAttemptSpan(ctx context.Context, job *Job) (context.Context, trace.Span) {
-	return e.tracer.Start(withRemoteTrace(ctx, job.Trace), job.Type,
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
+	ctx, span := e.tracer.Start(withRemoteTrace(ctx, job.Trace), job.Type, trace.WithSpanKind(trace.SpanKindConsumer))
+	if span.IsRecording() { // without a recording tracer, an attempt builds no attributes
+		span.SetAttributes(
 			attribute.String("messaging.system", "sluice"),
 			attribute.String("messaging.operation.type", "process"),
 			attribute.String("messaging.destination.name", job.Queue),
@@ -54,7 +54,9 @@ func (e *engine) startAttemptSpan(ctx context.Context, job *Job) (context.Contex
 			attribute.String("sluice.job.type", job.Type),
 			attribute.Int("sluice.job.attempt", job.Attempts),
 			attribute.Int("sluice.job.max_attempts", job.MaxAttempts),
-		))
+		)
+	}
+	return ctx, span
 }
 
 // endAttemptSpan records how the attempt ended and ends its span: the outcome as an

@@ -277,10 +277,10 @@ func tagsJSON(tags []string) string {
 	return string(raw)
 }
 
+// utcPtr puts a freshly scanned time, if there is one, in UTC, in place, and returns it.
 func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
+	if t != nil {
+		*t = t.UTC()
 	}
-	u := t.UTC()
-	return &u
+	return t
 }
