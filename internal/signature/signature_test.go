@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -37,6 +38,9 @@ func TestNormalize(t *testing.T) {
 	} {
 		if got := Normalize(c.in); got != c.want {
 			t.Errorf("Normalize(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+		if every := normalize(c.in, false); every != c.want {
+			t.Errorf("normalize(%q) with every pass\n got %q\nwant %q", c.in, every, c.want)
 		}
 	}
 }
@@ -109,8 +113,8 @@ func TestNormalizeBounds(t *testing.T) {
 	}
 }
 
-// FuzzNormalize: Normalize never panics, returns valid UTF-8 of at most MaxRunes runes, and
-// is idempotent, so the signature of a normalised text is the signature of the text.
+// FuzzNormalize: Normalize never panics, returns valid UTF-8 of at most MaxRunes runes, the
+// same as running every pass (none skipped), and is idempotent, so the signature of a normalised text is the signature of the text.
 func FuzzNormalize(f *testing.F) {
 	for _, s := range []string{
 		"", "timeout after 30s connecting to 10.0.0.1:5432", `a'1' 'x'`, `"` + strings.Repeat("1", 250) + `"`,
@@ -127,6 +131,9 @@ func FuzzNormalize(f *testing.F) {
 		if utf8.RuneCountInString(n) > MaxRunes {
 			t.Fatalf("Normalize(%q) has %d runes, more than %d", s, utf8.RuneCountInString(n), MaxRunes)
 		}
+		if all := normalize(s, false); all != n {
+			t.Fatalf("skipping the passes a text cannot match changed its result:\n   text %q\nskipped %q\n  every %q", s, n, all)
+		}
 		if again := Normalize(n); again != n {
 			t.Fatalf("Normalize is not idempotent:\n   text %q\n   once %q\n  twice %q", s, n, again)
 		}
@@ -134,4 +141,16 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("Of(%q) = %s, not Hash(Normalize) = %s", s, Of(s), Hash(n))
 		}
 	})
+}
+
+// BenchmarkNormalize: an error text with nothing to mask, and one with a bit of everything.
+func BenchmarkNormalize(b *testing.B) {
+	for _, text := range []string{"bench: always fails",
+		`Get "https://api.example.com/v1/x": dial tcp 10.1.2.3:443: connect: connection refused (req 8fK2mQ9xLpZ4vN7w)`} {
+		b.Run(strconv.Itoa(len(text)), func(b *testing.B) {
+			for b.Loop() {
+				Normalize(text)
+			}
+		})
+	}
 }
