@@ -115,6 +115,10 @@ func testAlerts(t *testing.T, r *suite) {
 		if err := b.s.DeleteDead(b.ctx, want[0], nil); err != nil {
 			t.Fatal(err)
 		}
+		// Its alert is gone with it, not merely hidden by the claim's join with job_dlq.
+		if bl := must(b.s.AlertBacklog(b.ctx))(t); bl.Pending != 1 {
+			t.Fatalf("backlog after deleting one of two entries: %d pending alerts, want 1", bl.Pending)
+		}
 		got := must(b.s.ClaimDeadAlerts(b.ctx, store.AlertClaim{Token: newID(), Limit: 10, Lease: long}))(t)
 		wantIDs(t, deadIDs(got), want[1:], "claim after deleting an entry")
 	})
