@@ -90,16 +90,17 @@ func (e *engine) rescuer(ctx context.Context) {
 			if err != nil && ctx.Err() == nil {
 				e.log.Warn("sluice: rescuing expired leases failed; will retry", "error", err)
 			}
-			if res.Retried+res.DeadLettered > 0 {
-				e.log.Warn("sluice: rescued jobs whose lease expired", "retried", res.Retried, "dead_lettered", res.DeadLettered)
+			if res.Total() > 0 {
+				e.log.Warn("sluice: rescued jobs whose lease expired",
+					"retried", res.Retried, "dead_lettered", res.DeadLettered, "cancelled", res.Cancelled)
 				if e.cfg.Observer != nil {
-					e.cfg.Observer.LeasesRescued(res.Retried, res.DeadLettered)
+					e.cfg.Observer.LeasesRescued(res.Retried, res.DeadLettered, res.Cancelled)
 				}
 			}
 			if res.Retried > 0 {
 				e.wakeAll()
 			}
-			if err != nil || res.Retried+res.DeadLettered < rescueBatch {
+			if err != nil || res.Total() < rescueBatch {
 				break
 			}
 		}

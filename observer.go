@@ -28,9 +28,10 @@ type Observer interface {
 	// an attempt interrupted by Stop, given back without being counted.
 	AttemptFinished(job *Job, outcome Outcome, d time.Duration)
 	// LeasesRescued reports that this client's rescuer turned expired leases (of any worker)
-	// into failed attempts: retried of those jobs are pending again and deadLettered moved
-	// to the dead-letter queue. It is called only when their sum is above 0.
-	LeasesRescued(retried, deadLettered int)
+	// into failed attempts: retried of those jobs are pending again, deadLettered moved to
+	// the dead-letter queue, and cancelled ended cancelled (an operator had asked to cancel
+	// them while they ran). It is called only when their sum is above 0.
+	LeasesRescued(retried, deadLettered, cancelled int)
 	// DeadReplayed reports n dead-letter entries replayed through this client (Replay, and
 	// each batch of ReplayMany that replayed any).
 	DeadReplayed(n int)

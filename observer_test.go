@@ -20,14 +20,15 @@ import (
 
 // recorder is an Observer that keeps every event.
 type recorder struct {
-	mu       sync.Mutex
-	enqueued map[uuid.UUID]int
-	started  map[uuid.UUID]int
-	finished map[uuid.UUID][]sluice.Outcome
-	negative int // finished attempts reported with a negative duration
-	retried  int
-	rescued  int // dead-lettered by the rescuer
-	replayed []int
+	mu        sync.Mutex
+	enqueued  map[uuid.UUID]int
+	started   map[uuid.UUID]int
+	finished  map[uuid.UUID][]sluice.Outcome
+	negative  int // finished attempts reported with a negative duration
+	retried   int
+	rescued   int // dead-lettered by the rescuer
+	cancelled int // cancelled by the rescuer (an operator had asked)
+	replayed  []int
 }
 
 func newRecorder() *recorder {
@@ -55,11 +56,12 @@ func (r *recorder) AttemptFinished(job *sluice.Job, outcome sluice.Outcome, d ti
 	}
 }
 
-func (r *recorder) LeasesRescued(retried, deadLettered int) {
+func (r *recorder) LeasesRescued(retried, deadLettered, cancelled int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retried += retried
 	r.rescued += deadLettered
+	r.cancelled += cancelled
 }
 
 func (r *recorder) DeadReplayed(n int) {

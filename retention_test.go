@@ -29,7 +29,7 @@ type retentionObserver struct {
 func (o *retentionObserver) JobEnqueued(*sluice.Job)                                    {}
 func (o *retentionObserver) AttemptStarted(*sluice.Job)                                 {}
 func (o *retentionObserver) AttemptFinished(*sluice.Job, sluice.Outcome, time.Duration) {}
-func (o *retentionObserver) LeasesRescued(int, int)                                     {}
+func (o *retentionObserver) LeasesRescued(int, int, int)                                {}
 func (o *retentionObserver) DeadReplayed(int)                                           {}
 
 func (o *retentionObserver) RetentionDeleted(kind sluice.RetentionKind, n int) {

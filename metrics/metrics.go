@@ -41,8 +41,8 @@
 //
 //	sluice_dlq_replayed_total                   dead-letter entries replayed through this process
 //	sluice_lease_rescues_total{outcome}         expired leases this process rescued: outcome is
-//	                                            retried or dead_lettered (those dead-letters are not
-//	                                            in sluice_jobs_dead_lettered_total)
+//	                                            retried, dead_lettered or cancelled (those dead-letters
+//	                                            are not in sluice_jobs_dead_lettered_total)
 //	sluice_alerts_delivered_total{event,sink}   alerts this process delivered (package alert): event
 //	                                            job.dead_lettered or group.threshold, sink callback
 //	                                            or webhook

@@ -23,6 +23,7 @@ type observer struct {
 	replayed            prometheus.Counter
 	rescuedRetried      prometheus.Counter
 	rescuedDeadLettered prometheus.Counter
+	rescuedCancelled    prometheus.Counter
 	series              sync.Map // seriesKey → *series
 
 	alertsDelivered, alertsFailed, alertAttemptsFailed *prometheus.CounterVec
@@ -78,6 +79,7 @@ func newObserver(reg prometheus.Registerer) *observer {
 		Help: "Jobs whose lease expired that this process rescued, by what became of them."}, []string{"outcome"})
 	o.rescuedRetried = rescues.WithLabelValues("retried")
 	o.rescuedDeadLettered = rescues.WithLabelValues("dead_lettered")
+	o.rescuedCancelled = rescues.WithLabelValues("cancelled")
 	alertLabels := []string{"event", "sink"}
 	o.alertsDelivered = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "alerts_delivered_total",
 		Help: "Alerts this process delivered, by event (job.dead_lettered, group.threshold) and sink (callback, webhook)."}, alertLabels)
@@ -140,9 +142,10 @@ func (o *observer) AttemptFinished(job *sluice.Job, outcome sluice.Outcome, d ti
 }
 
 // LeasesRescued counts rescued jobs by what became of them.
-func (o *observer) LeasesRescued(retried, deadLettered int) {
+func (o *observer) LeasesRescued(retried, deadLettered, cancelled int) {
 	o.rescuedRetried.Add(float64(retried))
 	o.rescuedDeadLettered.Add(float64(deadLettered))
+	o.rescuedCancelled.Add(float64(cancelled))
 }
 
 // DeadReplayed counts replayed entries.

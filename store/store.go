@@ -298,11 +298,23 @@ type Finish struct {
 	Delay time.Duration
 }
 
-// RescueResult counts what RescueExpired did.
+// RescueResult counts what RescueExpired did: jobs pending again, moved to the dead-letter
+// queue, and ended cancelled (an operator had asked to cancel them while they ran).
 type RescueResult struct {
 	Retried      int
 	DeadLettered int
+	Cancelled    int
 }
+
+// Add counts o's jobs in r too.
+func (r *RescueResult) Add(o RescueResult) {
+	r.Retried += o.Retried
+	r.DeadLettered += o.DeadLettered
+	r.Cancelled += o.Cancelled
+}
+
+// Total is how many jobs were rescued.
+func (r RescueResult) Total() int { return r.Retried + r.DeadLettered + r.Cancelled }
 
 // DeadFilter selects dead-letter entries. Zero fields match everything; by default only
 // un-replayed entries match.

@@ -307,8 +307,10 @@ UNION ALL
 SELECT id FROM cancelled;
 
 -- name: LockExpiredLeases
--- The running jobs whose lease has expired, locked for rescue.
-SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted
+-- The running jobs whose lease has expired, locked for rescue: whether their attempts are
+-- spent, and whether an operator asked to cancel them.
+SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted,
+       cancel_requested_at IS NOT NULL AS cancel
 FROM jobs
 WHERE status = 'running' AND lease_expires_at < now()
 ORDER BY lease_expires_at
@@ -318,7 +320,8 @@ FOR UPDATE SKIP LOCKED;
 -- name: LockExpiredLease
 -- One lease of LockExpiredLeases, locked again to be rescued alone: still held by the same
 -- token, still expired.
-SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted
+SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted,
+       cancel_requested_at IS NOT NULL AS cancel
 FROM jobs
 WHERE id = $1 AND lease_token = $2 AND status = 'running' AND lease_expires_at < now()
 FOR UPDATE SKIP LOCKED;

@@ -204,8 +204,7 @@ func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResul
 			if err != nil {
 				errs = append(errs, fmt.Errorf("job %s: %w", l.JobID, err))
 			}
-			res.Retried += one.Retried
-			res.DeadLettered += one.DeadLettered
+			res.Add(one)
 		}
 		err = errors.Join(errs...)
 	}
@@ -225,16 +224,19 @@ func (s *Store) rescue(ctx context.Context, lock func(pgx.Tx) (pgx.Rows, error))
 		if err != nil {
 			return err
 		}
-		var retry, dead finishGroup
+		var retry, dead, cancel finishGroup
 		var id, token uuid.UUID
 		var attempts int
-		var exhausted bool
-		_, err = pgx.ForEachRow(rows, []any{&id, &token, &attempts, &exhausted}, func() error {
+		var exhausted, cancelRequested bool
+		_, err = pgx.ForEachRow(rows, []any{&id, &token, &attempts, &exhausted, &cancelRequested}, func() error {
 			f := store.Finish{Lease: store.Lease{JobID: id, Token: token}, Error: store.RescueError(attempts)}
 			expired = append(expired, f.Lease)
-			if exhausted {
+			switch {
+			case cancelRequested:
+				cancel.add(len(cancel.index), f)
+			case exhausted:
 				dead.addDead(len(dead.index), f)
-			} else {
+			default:
 				retry.add(len(retry.index), f)
 			}
 			return nil
@@ -255,6 +257,13 @@ func (s *Store) rescue(ctx context.Context, lock func(pgx.Tx) (pgx.Rows, error))
 				return err
 			}
 			res.DeadLettered = int(tag.RowsAffected())
+		}
+		if len(cancel.index) > 0 {
+			tag, err := tx.Exec(ctx, q.Get("CancelJobs"), cancel.ids, cancel.tokens, cancel.errors)
+			if err != nil {
+				return err
+			}
+			res.Cancelled = int(tag.RowsAffected())
 		}
 		return nil
 	})

@@ -274,8 +274,10 @@ RETURNING original_job_id;
 DELETE FROM jobs WHERE id IN (SELECT d.value FROM json_each(:ids) AS d);
 
 -- name: ListExpiredLeases
--- The running jobs whose lease has expired.
-SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted
+-- The running jobs whose lease has expired: whether their attempts are spent, and whether an
+-- operator asked to cancel them.
+SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted,
+       cancel_requested_at IS NOT NULL AS cancel
 FROM jobs
 WHERE status = 'running' AND lease_expires_at < CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000
 ORDER BY lease_expires_at
@@ -284,7 +286,8 @@ LIMIT :limit;
 -- name: ListExpiredLease
 -- One lease of ListExpiredLeases, read again to be rescued alone: still held by the same
 -- token, still expired.
-SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted
+SELECT id, lease_token, attempts, attempts >= max_attempts AS exhausted,
+       cancel_requested_at IS NOT NULL AS cancel
 FROM jobs
 WHERE id = :id AND lease_token = :lease_token AND status = 'running'
   AND lease_expires_at < CAST(round(unixepoch('subsec') * 1000) AS INTEGER) * 1000;

@@ -297,8 +297,7 @@ func (s *Store) RescueExpired(ctx context.Context, limit int) (store.RescueResul
 		if err != nil {
 			errs = append(errs, fmt.Errorf("job %s: %w", l.JobID, err))
 		}
-		res.Retried += one.Retried
-		res.DeadLettered += one.DeadLettered
+		res.Add(one)
 	}
 	return res, errors.Join(errs...)
 }
@@ -314,21 +313,25 @@ func (s *Store) rescue(ctx context.Context, list func(*sql.Tx) (*sql.Rows, error
 		if err != nil {
 			return err
 		}
-		var retry, dead finishGroup
+		var retry, dead, cancel finishGroup
 		for rows.Next() {
 			var id, token uuid.UUID
 			var attempts int
-			var exhausted bool
-			if err := rows.Scan(&id, &token, &attempts, &exhausted); err != nil {
+			var exhausted, cancelRequested bool
+			if err := rows.Scan(&id, &token, &attempts, &exhausted, &cancelRequested); err != nil {
 				rows.Close()
 				return err
 			}
 			f := store.Finish{Lease: store.Lease{JobID: id, Token: token}, Error: store.RescueError(attempts)}
 			expired = append(expired, f.Lease)
-			if exhausted {
+			switch {
+			case cancelRequested:
+				f.Outcome = store.OutcomeCancel
+				cancel.add(len(cancel.index), f)
+			case exhausted:
 				f.Outcome = store.OutcomeDeadLetter
 				dead.add(len(dead.index), f)
-			} else {
+			default:
 				f.Outcome = store.OutcomeRetry
 				retry.add(len(retry.index), f)
 			}
@@ -350,6 +353,13 @@ func (s *Store) rescue(ctx context.Context, list func(*sql.Tx) (*sql.Rows, error
 				return err
 			}
 			res.DeadLettered = len(done)
+		}
+		if len(cancel.index) > 0 {
+			done, err := cancel.run(ctx, tx, "CancelJobs")
+			if err != nil {
+				return err
+			}
+			res.Cancelled = len(done)
 		}
 		return nil
 	})

@@ -91,19 +91,31 @@ func testControl(t *testing.T, r *suite) {
 			t.Fatalf("a cancel-requested job was dead-lettered (%d entries)", n)
 		}
 
-		// A lease expires: the rescue ends the job cancelled, not pending.
+		// Leases expire: the rescue ends the jobs cancelled — not pending, not dead-lettered
+		// (the one whose attempts are spent) — and counts them as cancelled.
 		q := uniqueName("q")
-		short := newJob(b.app.ID, "work")
-		short.Queue = q
-		b.insertNew(t, short)
-		claimed, shortToken := b.claim(t, q, []string{"work"}, 1, time.Millisecond)
-		must(b.s.CancelJob(b.ctx, claimed[0].ID, cancelReason, nil))(t)
-		b.waitClockPast(t, *claimed[0].LeaseExpiresAt)
-		if _, err := b.s.RescueExpired(b.ctx, 100); err != nil {
+		short, last := newJob(b.app.ID, "work"), newJob(b.app.ID, "work")
+		short.Queue, last.Queue, last.MaxAttempts = q, q, 1
+		b.insertNew(t, short, last)
+		claimed, shortToken := b.claim(t, q, []string{"work"}, 2, time.Millisecond)
+		for _, c := range claimed {
+			must(b.s.CancelJob(b.ctx, c.ID, cancelReason, nil))(t)
+			b.waitClockPast(t, *c.LeaseExpiresAt)
+		}
+		res, err := b.s.RescueExpired(b.ctx, 100)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if got := b.getJob(t, short.ID); got.Status != store.StatusCancelled || got.LastError != store.RescueError(1) {
-			t.Fatalf("a rescued cancel-requested job reads %s", describeJob(got))
+		if res != (store.RescueResult{Cancelled: 2}) {
+			t.Fatalf("rescue of two cancel-requested jobs: %+v, want both counted cancelled", res)
+		}
+		for _, id := range []uuid.UUID{short.ID, last.ID} {
+			if got := b.getJob(t, id); got.Status != store.StatusCancelled || got.LastError != store.RescueError(1) {
+				t.Fatalf("a rescued cancel-requested job reads %s", describeJob(got))
+			}
+		}
+		if n := must(b.s.CountDead(b.ctx, store.DeadFilter{}))(t); n != 0 {
+			t.Fatalf("the rescue dead-lettered a cancel-requested job (%d entries)", n)
 		}
 		b.wantFenced(t, store.Lease{JobID: short.ID, Token: shortToken}, "the rescued job's old lease")
 	})
