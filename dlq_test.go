@@ -108,6 +108,70 @@ func TestDLQListingAndFilters(t *testing.T) {
 	})
 }
 
+// TestDLQListByAppID covers a listing by app id, which looks the app up only when the page
+// is empty: every outcome is as if it had looked it up first, from a client that has never
+// seen the app.
+func TestDLQListByAppID(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		b := setup(t, url, nil)
+		entries := b.deadLetter(t, "invoice.send", 3)
+		empty, err := b.client.CreateApp(b.ctx, "empty-"+b.app.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := sluice.Open(b.ctx, url, nil) // knows no app yet
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close(b.ctx)
+		dlq := fresh.DLQ()
+
+		page, err := dlq.ByApp(b.ctx, b.app.ID, 2, "")
+		if err != nil || len(page.Items) != 2 || page.Items[0].ID != entries[0].ID || page.NextCursor == "" {
+			t.Fatalf("ByApp: %v, %+v", err, page)
+		}
+		if page, err = dlq.ByApp(b.ctx, empty.ID, 10, ""); err != nil || len(page.Items) != 0 || page.NextCursor != "" {
+			t.Fatalf("ByApp of an app without entries: %v, %+v", err, page)
+		}
+		if page, err = dlq.List(b.ctx, sluice.Filter{App: b.app.ID.String(), Type: "other.type"}, sluice.ListOptions{}); err != nil || len(page.Items) != 0 {
+			t.Fatalf("List of an app by id matching nothing: %v, %+v", err, page)
+		}
+		byType, err := dlq.ByType(b.ctx, "invoice.send", 1, "")
+		if err != nil || byType.NextCursor == "" {
+			t.Fatalf("ByType: %v, %+v", err, byType)
+		}
+		missing := uuid.New()
+		for _, tc := range []struct {
+			name  string
+			f     sluice.Filter
+			opts  sluice.ListOptions
+			field string
+		}{
+			{"unknown app id", sluice.Filter{App: missing.String()}, sluice.ListOptions{}, "app"},
+			{"unknown app id and a type", sluice.Filter{App: missing.String(), Type: "invoice.send"}, sluice.ListOptions{}, "app"},
+			{"unknown app id, replayed too", sluice.Filter{App: missing.String()}, sluice.ListOptions{All: true}, "app"},
+			{"unknown app id and a bad cursor", sluice.Filter{App: missing.String()}, sluice.ListOptions{Cursor: "garbage"}, "app"},
+			{"unknown app id and another filter's cursor", sluice.Filter{App: missing.String()}, sluice.ListOptions{Cursor: byType.NextCursor}, "app"},
+			{"unknown app id and a bad type", sluice.Filter{App: missing.String(), Type: "has space"}, sluice.ListOptions{}, "type"},
+			{"unknown app id and a bad limit", sluice.Filter{App: missing.String()}, sluice.ListOptions{Limit: -1}, "limit"},
+			{"known app id and another filter's cursor", sluice.Filter{App: b.app.ID.String()}, sluice.ListOptions{Cursor: byType.NextCursor}, "cursor"},
+		} {
+			_, err := dlq.List(b.ctx, tc.f, tc.opts)
+			var fe *sluice.FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field {
+				t.Errorf("%s: got %v, want a FieldError on %q", tc.name, err, tc.field)
+			}
+			if tc.field == "app" && !errors.Is(err, sluice.ErrNotFound) {
+				t.Errorf("%s: %v does not wrap ErrNotFound", tc.name, err)
+			}
+		}
+		if _, err := dlq.ByApp(b.ctx, missing, 10, ""); !errors.Is(err, sluice.ErrNotFound) {
+			t.Fatalf("ByApp of an unknown app: %v", err)
+		}
+	})
+}
+
 func TestReplayOneIsAtMostOnce(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, url string) {
