@@ -2,11 +2,15 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sluicehq/sluice/store"
 )
@@ -196,39 +200,84 @@ func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, b store.
 	return n, nil
 }
 
+// scanDead reads the entry columns in the order every entry query returns them. The five
+// UUID columns are read from the row's raw values: the listings run as one-off plans
+// (QueryExecModeExec), whose results come as text, and pgx would take a text UUID through
+// four conversions and as many allocations to fill a uuid.UUID.
 func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
-	var d store.DeadJob
-	var queue, uniqueKey, sig, traceparent, tracestate *string
-	var priority *int16
-	var maxAttempts *int32
-	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, (*[]byte)(&d.Payload), &d.Attempts,
-		&d.ErrorHistory, &d.FailedAt, &d.ReplayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
-		&d.ReplayJobID, &sig, &d.ReplayOf, &d.Tags, &traceparent, &tracestate)
+	// One variable for every scan target: each that Scan takes escapes to the heap, and
+	// together they are one allocation instead of eight.
+	var v struct {
+		d                       store.DeadJob
+		queue, uniqueKey, sig   pgtype.Text
+		traceparent, tracestate *string
+		priority                pgtype.Int2
+		maxAttempts             pgtype.Int4
+		history, tags           pgtype.DriverBytes // decoded below, before the next row
+	}
+	d := &v.d
+	err := row.Scan(nil, nil, nil, &d.Type, (*[]byte)(&d.Payload), &d.Attempts,
+		&v.history, &d.FailedAt, &d.ReplayedAt, &v.queue, &v.priority, &v.maxAttempts, &v.uniqueKey,
+		nil, &v.sig, nil, &v.tags, &v.traceparent, &v.tracestate)
 	if err != nil {
-		return d, err
+		return *d, err
+	}
+	fields, raw := row.FieldDescriptions(), row.RawValues()
+	for _, c := range []struct {
+		i   int
+		dst *uuid.UUID
+	}{{0, &d.ID}, {1, &d.OriginalJobID}, {2, &d.AppID}} {
+		if *c.dst, err = rawUUID(fields[c.i], raw[c.i]); err != nil {
+			return *d, err
+		}
+	}
+	for _, c := range []struct {
+		i   int
+		dst **uuid.UUID
+	}{{13, &d.ReplayJobID}, {15, &d.ReplayOf}} {
+		if raw[c.i] == nil {
+			continue
+		}
+		id, err := rawUUID(fields[c.i], raw[c.i])
+		if err != nil {
+			return *d, err
+		}
+		*c.dst = &id
+	}
+	if d.ErrorHistory, err = store.DecodeHistory(v.history); err != nil {
+		return *d, fmt.Errorf("pgstore: dead-letter entry %s: error history: %w", d.ID, err)
+	}
+	if v.tags != nil && string(v.tags) != "[]" { // "[]", every untagged entry, needs no decoding
+		if err := json.Unmarshal(v.tags, &d.Tags); err != nil {
+			return *d, fmt.Errorf("pgstore: dead-letter entry %s: tags: %w", d.ID, err)
+		}
 	}
 	if len(d.Tags) == 0 {
 		d.Tags = nil
 	}
-	d.Trace = store.NewTraceContext(traceparent, tracestate)
+	d.Trace = store.NewTraceContext(v.traceparent, v.tracestate)
 	d.FailedAt = d.FailedAt.UTC()
 	d.ReplayedAt = utcPtr(d.ReplayedAt)
-	if queue != nil {
-		d.Queue = *queue
+	d.Queue, d.UniqueKey, d.ErrorSignature = v.queue.String, v.uniqueKey.String, v.sig.String
+	d.Priority, d.MaxAttempts = int(v.priority.Int16), int(v.maxAttempts.Int32)
+	return *d, nil
+}
+
+// rawUUID decodes a non-null UUID column from its raw value: 16 bytes in binary format,
+// else its text.
+func rawUUID(field pgconn.FieldDescription, raw []byte) (uuid.UUID, error) {
+	switch {
+	case raw == nil:
+		return uuid.Nil, fmt.Errorf("pgstore: column %s: cannot scan NULL into uuid.UUID", field.Name)
+	case field.Format == pgtype.BinaryFormatCode && field.DataTypeOID == pgtype.UUIDOID:
+		return uuid.FromBytes(raw)
+	default:
+		id, err := uuid.ParseBytes(raw)
+		if err != nil {
+			return id, fmt.Errorf("pgstore: column %s: %w", field.Name, err)
+		}
+		return id, nil
 	}
-	if priority != nil {
-		d.Priority = int(*priority)
-	}
-	if maxAttempts != nil {
-		d.MaxAttempts = int(*maxAttempts)
-	}
-	if uniqueKey != nil {
-		d.UniqueKey = *uniqueKey
-	}
-	if sig != nil {
-		d.ErrorSignature = *sig
-	}
-	return d, nil
 }
 
 // DeadGroups returns the failure groups of the un-replayed entries matching the filter.
