@@ -22,7 +22,8 @@ func filterArgs(f store.DeadFilter) []any {
 
 // ListDead returns entries matching the filter, newest first, below the page's cursor. It runs
 // with a one-off plan so the filter's unused parts fold away, and a filter naming an app or a
-// type gets the query ordered to walk that partial index.
+// type gets the query ordered to walk that partial index. The page is scanned into a slice
+// of its size, through one set of scan targets.
 func (s *Store) ListDead(ctx context.Context, f store.DeadFilter, page store.Page) ([]store.DeadJob, error) {
 	args := append([]any{pgx.QueryExecModeExec}, filterArgs(f)...)
 	args = append(args, page.Before, page.Limit, f.Tag)
@@ -37,7 +38,19 @@ func (s *Store) ListDead(ctx context.Context, f store.DeadFilter, page store.Pag
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, scanDead)
+	defer rows.Close()
+	out := make([]store.DeadJob, 0, min(page.Limit, 1024))
+	var scanner deadScanner
+	for rows.Next() {
+		out = append(out, store.DeadJob{})
+		if err := scanner.scan(rows, &out[len(out)-1]); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // CountDead counts entries matching the filter.
@@ -200,27 +213,32 @@ func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, b store.
 	return n, nil
 }
 
-// scanDead reads the entry columns in the order every entry query returns them. The five
-// UUID columns are read from the row's raw values: the listings run as one-off plans
-// (QueryExecModeExec), whose results come as text, and pgx would take a text UUID through
-// four conversions and as many allocations to fill a uuid.UUID.
+// scanDead reads the entry columns in the order every entry query returns them.
 func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
-	// One variable for every scan target: each that Scan takes escapes to the heap, and
-	// together they are one allocation instead of eight.
-	var v struct {
-		d                       store.DeadJob
-		queue, uniqueKey, sig   pgtype.Text
-		traceparent, tracestate *string
-		priority                pgtype.Int2
-		maxAttempts             pgtype.Int4
-		history, tags           pgtype.DriverBytes // decoded below, before the next row
-	}
-	d := &v.d
+	var d store.DeadJob
+	err := new(deadScanner).scan(row, &d)
+	return d, err
+}
+
+// deadScanner holds scanDead's scan targets beside the entry's own fields, so that a listing
+// reuses them from row to row: each target Scan takes escapes to the heap.
+type deadScanner struct {
+	queue, uniqueKey, sig   pgtype.Text
+	traceparent, tracestate *string
+	priority                pgtype.Int2
+	maxAttempts             pgtype.Int4
+	history, tags           pgtype.DriverBytes // the row's own memory: decoded before the next row
+}
+
+// scan reads one row into d. The five UUID columns are read from the row's raw values: the
+// listings run as one-off plans (QueryExecModeExec), whose results come as text, and pgx
+// would take a text UUID through four conversions and as many allocations to a uuid.UUID.
+func (v *deadScanner) scan(row pgx.CollectableRow, d *store.DeadJob) error {
 	err := row.Scan(nil, nil, nil, &d.Type, (*[]byte)(&d.Payload), &d.Attempts,
 		&v.history, &d.FailedAt, &d.ReplayedAt, &v.queue, &v.priority, &v.maxAttempts, &v.uniqueKey,
 		nil, &v.sig, nil, &v.tags, &v.traceparent, &v.tracestate)
 	if err != nil {
-		return *d, err
+		return err
 	}
 	fields, raw := row.FieldDescriptions(), row.RawValues()
 	for _, c := range []struct {
@@ -228,7 +246,7 @@ func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 		dst *uuid.UUID
 	}{{0, &d.ID}, {1, &d.OriginalJobID}, {2, &d.AppID}} {
 		if *c.dst, err = rawUUID(fields[c.i], raw[c.i]); err != nil {
-			return *d, err
+			return err
 		}
 	}
 	for _, c := range []struct {
@@ -240,16 +258,16 @@ func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 		}
 		id, err := rawUUID(fields[c.i], raw[c.i])
 		if err != nil {
-			return *d, err
+			return err
 		}
 		*c.dst = &id
 	}
 	if d.ErrorHistory, err = store.DecodeHistory(v.history); err != nil {
-		return *d, fmt.Errorf("pgstore: dead-letter entry %s: error history: %w", d.ID, err)
+		return fmt.Errorf("pgstore: dead-letter entry %s: error history: %w", d.ID, err)
 	}
 	if v.tags != nil && string(v.tags) != "[]" { // "[]", every untagged entry, needs no decoding
 		if err := json.Unmarshal(v.tags, &d.Tags); err != nil {
-			return *d, fmt.Errorf("pgstore: dead-letter entry %s: tags: %w", d.ID, err)
+			return fmt.Errorf("pgstore: dead-letter entry %s: tags: %w", d.ID, err)
 		}
 	}
 	if len(d.Tags) == 0 {
@@ -260,7 +278,7 @@ func scanDead(row pgx.CollectableRow) (store.DeadJob, error) {
 	d.ReplayedAt = utcPtr(d.ReplayedAt)
 	d.Queue, d.UniqueKey, d.ErrorSignature = v.queue.String, v.uniqueKey.String, v.sig.String
 	d.Priority, d.MaxAttempts = int(v.priority.Int16), int(v.maxAttempts.Int32)
-	return *d, nil
+	return nil
 }
 
 // rawUUID decodes a non-null UUID column from its raw value: 16 bytes in binary format,
