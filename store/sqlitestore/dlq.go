@@ -28,23 +28,34 @@ func filterArgs(f store.DeadFilter) []any {
 	}
 }
 
-// ListDead returns entries matching the filter, newest first, below the page's cursor.
+// ListDead returns entries matching the filter, newest first, below the page's cursor. A
+// filter of un-replayed entries naming an app or a type walks that index (see the queries).
+// The page is scanned into a slice of its size, through one set of scan targets.
 func (s *Store) ListDead(ctx context.Context, f store.DeadFilter, page store.Page) ([]store.DeadJob, error) {
 	args := append(filterArgs(f), sql.Named("before", nullID(page.Before)), sql.Named("limit", page.Limit))
+	query := q.Get("ListDead")
+	if !f.IncludeReplayed && !f.ReplayedOnly {
+		switch {
+		case f.AppID != nil:
+			query = q.Get("ListDeadByApp")
+		case f.Type != "":
+			query = q.Get("ListDeadByType")
+		}
+	}
 	var out []store.DeadJob
 	err := s.read(ctx, func(db querier) error {
-		rows, err := db.QueryContext(ctx, q.Get("ListDead"), args...)
+		rows, err := db.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		out = []store.DeadJob{}
+		out = make([]store.DeadJob, 0, min(page.Limit, 1024))
+		var scanner deadScanner
 		for rows.Next() {
-			d, err := scanDead(rows)
-			if err != nil {
+			out = append(out, store.DeadJob{})
+			if err := scanner.scan(rows, &out[len(out)-1]); err != nil {
 				return err
 			}
-			out = append(out, d)
 		}
 		return rows.Err()
 	})
@@ -280,32 +291,43 @@ func (s *Store) PurgeDeadBatch(ctx context.Context, f store.DeadFilter, b store.
 	return int(n), nil
 }
 
+// scanDead reads the entry columns in the order every entry query returns them.
 func scanDead(row scanner) (store.DeadJob, error) {
 	var d store.DeadJob
-	var payload, history string
-	var failedAt int64
-	var replayedAt sql.NullInt64
-	var queue, uniqueKey, sig, traceparent, tracestate sql.NullString
-	var priority, maxAttempts sql.NullInt64
-	var tags string
-	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, &payload, &d.Attempts,
-		&history, &failedAt, &replayedAt, &queue, &priority, &maxAttempts, &uniqueKey,
-		&d.ReplayJobID, &sig, &d.ReplayOf, &tags, &traceparent, &tracestate)
-	if err != nil {
+	if err := new(deadScanner).scan(row, &d); err != nil {
 		return store.DeadJob{}, err
 	}
-	if d.Tags, err = decodeTags(tags); err != nil {
-		return store.DeadJob{}, fmt.Errorf("sqlitestore: dead-letter entry %s: tags: %w", d.ID, err)
-	}
-	d.Trace = traceContext(traceparent, tracestate)
-	if err := json.Unmarshal([]byte(history), &d.ErrorHistory); err != nil {
-		return store.DeadJob{}, fmt.Errorf("sqlitestore: dead-letter entry %s: error history: %w", d.ID, err)
-	}
-	d.Payload = json.RawMessage(payload)
-	d.FailedAt, d.ReplayedAt = fromMicros(failedAt), fromNullMicros(replayedAt)
-	d.Queue, d.UniqueKey, d.ErrorSignature = queue.String, uniqueKey.String, sig.String
-	d.Priority, d.MaxAttempts = int(priority.Int64), int(maxAttempts.Int64)
 	return d, nil
+}
+
+// deadScanner holds scanDead's scan targets beside the entry's own fields, so that a listing
+// reuses them from row to row: each target Scan takes escapes to the heap.
+type deadScanner struct {
+	history, tags                                  string
+	failedAt                                       int64
+	replayedAt, priority, maxAttempts              sql.NullInt64
+	queue, uniqueKey, sig, traceparent, tracestate sql.NullString
+}
+
+// scan reads one row into d.
+func (v *deadScanner) scan(row scanner, d *store.DeadJob) error {
+	err := row.Scan(&d.ID, &d.OriginalJobID, &d.AppID, &d.Type, (*[]byte)(&d.Payload), &d.Attempts,
+		&v.history, &v.failedAt, &v.replayedAt, &v.queue, &v.priority, &v.maxAttempts, &v.uniqueKey,
+		&d.ReplayJobID, &v.sig, &d.ReplayOf, &v.tags, &v.traceparent, &v.tracestate)
+	if err != nil {
+		return err
+	}
+	if d.Tags, err = decodeTags(v.tags); err != nil {
+		return fmt.Errorf("sqlitestore: dead-letter entry %s: tags: %w", d.ID, err)
+	}
+	d.Trace = traceContext(v.traceparent, v.tracestate)
+	if err := json.Unmarshal([]byte(v.history), &d.ErrorHistory); err != nil {
+		return fmt.Errorf("sqlitestore: dead-letter entry %s: error history: %w", d.ID, err)
+	}
+	d.FailedAt, d.ReplayedAt = fromMicros(v.failedAt), fromNullMicros(v.replayedAt)
+	d.Queue, d.UniqueKey, d.ErrorSignature = v.queue.String, v.uniqueKey.String, v.sig.String
+	d.Priority, d.MaxAttempts = int(v.priority.Int64), int(v.maxAttempts.Int64)
+	return nil
 }
 
 // DeadGroups returns the failure groups of the un-replayed entries matching the filter.

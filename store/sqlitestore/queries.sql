@@ -321,6 +321,50 @@ WHERE (:app_id IS NULL OR app_id = :app_id)
 ORDER BY id DESC
 LIMIT :limit;
 
+-- name: ListDeadByApp
+-- ListDead for a filter naming an app, of un-replayed entries only (the store runs ListDead
+-- for the others). SQLite plans a statement once, whatever its parameters, so ListDead cannot
+-- fold its filter away and walks the id index past every other app's entries; this one walks
+-- idx_job_dlq_app (or job_dlq_app_all), both on (app_id, id), backwards from the cursor: no
+-- sort, and only the app's entries.
+SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of,
+       tags, traceparent, tracestate
+FROM job_dlq
+WHERE app_id = :app_id
+  AND replayed_at IS NULL
+  AND (:type = '' OR type = :type)
+  AND (:failed_after IS NULL OR failed_at >= :failed_after)
+  AND (:failed_before IS NULL OR failed_at < :failed_before)
+  AND (:error_contains = '' OR EXISTS (
+        SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
+  AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
+  AND (:tag = '' OR EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value = :tag))
+  AND id <= coalesce(:through, '~')
+  AND id < coalesce(:before, '~')
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: ListDeadByType
+-- ListDead for a filter naming a type but no app, of un-replayed entries only: as
+-- ListDeadByApp, through idx_job_dlq_type (type, id).
+SELECT id, original_job_id, app_id, type, payload, attempts, error_history, failed_at,
+       replayed_at, queue, priority, max_attempts, unique_key, replay_job_id, error_signature, replay_of,
+       tags, traceparent, tracestate
+FROM job_dlq
+WHERE type = :type
+  AND replayed_at IS NULL
+  AND (:failed_after IS NULL OR failed_at >= :failed_after)
+  AND (:failed_before IS NULL OR failed_at < :failed_before)
+  AND (:error_contains = '' OR EXISTS (
+        SELECT 1 FROM json_each(error_history) AS e WHERE instr(e.value ->> 'error', :error_contains) > 0))
+  AND (:group = '' OR error_signature = :group OR (:group = 'unknown' AND error_signature IS NULL))
+  AND (:tag = '' OR EXISTS (SELECT 1 FROM json_each(tags) AS t WHERE t.value = :tag))
+  AND id <= coalesce(:through, '~')
+  AND id < coalesce(:before, '~')
+ORDER BY id DESC
+LIMIT :limit;
+
 -- name: CountDead
 -- Counting reads every row anyway: a table scan, so Through is not written as an id bound.
 SELECT count(*)
