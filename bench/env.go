@@ -34,6 +34,11 @@ type Env struct {
 	// busyPhases counts measured phases that began while other processes kept the machine
 	// busy.
 	busyPhases int
+	// libraryQueries is -library-queries as it was when the suite started, close to the
+	// library it was compiled with: a long run must not explain SQL that changed in the tree
+	// meanwhile (its binary still runs the old). libraryQueriesErr is why it could not be read.
+	libraryQueries    []byte
+	libraryQueriesErr error
 }
 
 // newEnv connects to PostgreSQL and drops schemas left over by an interrupted run.
@@ -57,6 +62,7 @@ func newEnv(ctx context.Context, opts *Options) (*Env, error) {
 		return nil, err
 	}
 	e := &Env{opts: opts, admin: admin, tmpDir: tmp, start: time.Now()}
+	e.libraryQueries, e.libraryQueriesErr = os.ReadFile(opts.LibraryQueries)
 	if err := e.dropLeftovers(ctx); err != nil {
 		e.Close()
 		return nil, err

@@ -322,8 +322,13 @@ func (d *sluiceDLQ) explain(ctx context.Context, query string, byApp bool, key, 
 		}
 		before = &id
 	}
-	rows, err := d.probe.pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+query, pgx.QueryExecModeExec,
-		app, typ, (*time.Time)(nil), (*time.Time)(nil), "", false, false, (*uuid.UUID)(nil), "", before, limit+1, "")
+	// pgstore's ListDead arguments: the filter (app, type, failed after and before, error
+	// text, include replayed, replayed only, through, group), the cursor, the limit, the tag.
+	args := []any{app, typ, (*time.Time)(nil), (*time.Time)(nil), "", false, false, (*uuid.UUID)(nil), "", before, limit + 1, ""}
+	if n := queryParams(query); n != len(args) {
+		return "", fmt.Errorf("the query takes %d parameters, the suite passes %d: bring sluiceDLQ.explain in line with pgstore's ListDead", n, len(args))
+	}
+	rows, err := d.probe.pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+query, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return "", err
 	}

@@ -3,7 +3,8 @@ package main
 import (
 	_ "embed"
 	"fmt"
-	"os"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -71,13 +72,9 @@ func (qs queries) get(name string) string {
 	return sql
 }
 
-// readLibraryQuery reads one named query from a file of the library's, so that the suite
-// explains exactly the SQL Sluice runs.
-func readLibraryQuery(path, name string) (string, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
+// libraryQuery returns one named query from src, the text of the library's file path, so
+// that the suite explains exactly the SQL Sluice runs.
+func libraryQuery(src []byte, path, name string) (string, error) {
 	qs, err := parseQueries(string(src))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
@@ -88,3 +85,16 @@ func readLibraryQuery(path, name string) (string, error) {
 	}
 	return sql, nil
 }
+
+// queryParams returns the number of a query's parameters: its highest $n.
+func queryParams(sql string) int {
+	n := 0
+	for _, m := range paramRef.FindAllStringSubmatch(sql, -1) {
+		if i, err := strconv.Atoi(m[1]); err == nil {
+			n = max(n, i)
+		}
+	}
+	return n
+}
+
+var paramRef = regexp.MustCompile(`\$(\d+)`)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,7 +35,7 @@ var dlqShapes = []dlqShape{
 func dlqListWorkload(ctx context.Context, env *Env) *Section {
 	o := env.opts
 	s := &Section{Title: fmt.Sprintf("5. DLQ listing: a page of %d by app and by type among %s entries", dlqPage, fmtInt(float64(o.DLQEntries))),
-		About: []string{fmt.Sprintf("%s dead entries are loaded straight into the tables (Sluice: COPY into `job_dlq`, UUIDv7 ids one second apart; River: discarded `river_job` rows from one INSERT … SELECT), spread evenly over %d apps (River: queues) and %d types (kinds), then VACUUM ANALYZE. Each run times %d queries per shape through each library's API: first pages of a random app or type, and a walk that follows the cursors page after page (so every depth is timed, from the newest entries to the oldest), moving to the next app or type at the end. Latency is per call, client side, including the API's own round trips (Sluice's ByApp resolves the app first).",
+		About: []string{fmt.Sprintf("%s dead entries are loaded straight into the tables (Sluice: COPY into `job_dlq`, UUIDv7 ids one second apart; River: discarded `river_job` rows from one INSERT … SELECT), spread evenly over %d apps (River: queues) and %d types (kinds), then VACUUM ANALYZE. Each run times %d queries per shape through each library's API: first pages of a random app or type, and a walk that follows the cursors page after page (so every depth is timed, from the newest entries to the oldest), moving to the next app or type at the end. Latency is per call, client side, including every round trip the API makes (Sluice's ByApp, given the app's id, asks for the app only when the page comes back empty).",
 			fmtInt(float64(o.DLQEntries)), o.DLQApps, o.DLQTypes, o.DLQQueries)}}
 	var dls []DeadLetters
 	systems := deadLetterSystems()
@@ -158,18 +160,25 @@ var (
 // explainSluice prints the plans of Sluice's ByApp and ByType queries, first page and deep
 // cursor, and says whether they sort and which indexes they use.
 func explainSluice(ctx context.Context, env *Env, d *sluiceDLQ) (string, []string, error) {
-	byApp, err := readLibraryQuery(env.opts.LibraryQueries, "ListDeadByApp")
+	path := env.opts.LibraryQueries
+	if env.libraryQueriesErr != nil {
+		return "", nil, env.libraryQueriesErr
+	}
+	byApp, err := libraryQuery(env.libraryQueries, path, "ListDeadByApp")
 	if err != nil {
 		return "", nil, err
 	}
-	byType, err := readLibraryQuery(env.opts.LibraryQueries, "ListDeadByType")
+	byType, err := libraryQuery(env.libraryQueries, path, "ListDeadByType")
 	if err != nil {
 		return "", nil, err
 	}
 	depth := env.opts.DLQEntries / max(env.opts.DLQApps, env.opts.DLQTypes) / 2
 	var b strings.Builder
 	var notes []string
-	b.WriteString("Sluice's query plans: `ListDeadByApp` and `ListDeadByType` as read from " + env.opts.LibraryQueries + ", run as the store runs them (a one-off plan, `pgx.QueryExecModeExec`) with ByApp's and ByType's arguments, for a page of 100 (the query fetches 101). Each finds the page's ids in its partial index, then reads those rows by primary key (`job_dlq_pkey`):\n\n")
+	if now, err := os.ReadFile(path); err == nil && !bytes.Equal(now, env.libraryQueries) {
+		notes = append(notes, fmt.Sprintf("%s changed while the suite ran: the plans are of its text when the suite started, nearest the library the suite was built with.", path))
+	}
+	b.WriteString("Sluice's query plans: `ListDeadByApp` and `ListDeadByType` as read from " + path + " when the suite started, run as the store runs them (a one-off plan, `pgx.QueryExecModeExec`) with ByApp's and ByType's arguments, for a page of 100 (the query fetches 101). Each finds the page's ids in its partial index, then reads those rows by primary key (`job_dlq_pkey`):\n\n")
 	for _, c := range []struct {
 		byApp bool
 		depth int
