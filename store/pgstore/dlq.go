@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -262,7 +264,7 @@ func (v *deadScanner) scan(row pgx.CollectableRow, d *store.DeadJob) error {
 		}
 		*c.dst = &id
 	}
-	if d.ErrorHistory, err = store.DecodeHistory(v.history); err != nil {
+	if d.ErrorHistory, err = decodeHistory(v.history); err != nil {
 		return fmt.Errorf("pgstore: dead-letter entry %s: error history: %w", d.ID, err)
 	}
 	if v.tags != nil && string(v.tags) != "[]" { // "[]", every untagged entry, needs no decoding
@@ -329,4 +331,217 @@ func (s *Store) deadGroups(ctx context.Context, query string, f store.DeadFilter
 		store.FillNormalized(&g)
 		return g, err
 	})
+}
+
+// decodeHistory decodes an entry's error history as store.DecodeHistory does, faster: a page
+// of 100 spent half its client time in encoding/json. It reads the history as PostgreSQL
+// writes jsonb out, `[{"error": "...", "timestamp": 1}, ...]`, and hands anything else (an
+// escape other than the short ones, another key, a null, a number that is not a plain int64,
+// invalid UTF-8) to store.DecodeHistory, so that the result, or the error, is always its.
+func decodeHistory(raw []byte) ([]store.ErrorRecord, error) {
+	if h, ok := parseHistory(raw); ok {
+		return h, nil
+	}
+	return store.DecodeHistory(raw)
+}
+
+// parseHistory is decodeHistory's fast path; ok is false for anything it does not take.
+func parseHistory(raw []byte) (h []store.ErrorRecord, ok bool) {
+	p := historyParser{raw: raw}
+	if !p.byte('[') {
+		return nil, false
+	}
+	h = []store.ErrorRecord{}
+	if p.byte(']') {
+		return h, p.end()
+	}
+	for {
+		r, ok := p.record()
+		if !ok {
+			return nil, false
+		}
+		h = append(h, r)
+		if p.byte(']') {
+			return h, p.end()
+		}
+		if !p.byte(',') {
+			return nil, false
+		}
+	}
+}
+
+// historyParser reads raw from i, skipping JSON whitespace before every token.
+type historyParser struct {
+	raw []byte
+	i   int
+}
+
+func (p *historyParser) skipSpace() {
+	for p.i < len(p.raw) {
+		switch p.raw[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// byte consumes c if it is the next token.
+func (p *historyParser) byte(c byte) bool {
+	p.skipSpace()
+	if p.i < len(p.raw) && p.raw[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// end reports whether nothing but whitespace is left.
+func (p *historyParser) end() bool {
+	p.skipSpace()
+	return p.i == len(p.raw)
+}
+
+// record reads one {"error": string, "timestamp": int64} object, each key at most once.
+func (p *historyParser) record() (r store.ErrorRecord, ok bool) {
+	if !p.byte('{') {
+		return r, false
+	}
+	var sawError, sawTimestamp bool
+	if p.byte('}') {
+		return r, true
+	}
+	for {
+		key, ok := p.string()
+		if !ok || !p.byte(':') {
+			return r, false
+		}
+		switch {
+		case key == "error" && !sawError:
+			if r.Error, ok = p.string(); !ok {
+				return r, false
+			}
+			sawError = true
+		case key == "timestamp" && !sawTimestamp:
+			if r.Timestamp, ok = p.int64(); !ok {
+				return r, false
+			}
+			sawTimestamp = true
+		default:
+			return r, false
+		}
+		if p.byte('}') {
+			return r, true
+		}
+		if !p.byte(',') {
+			return r, false
+		}
+	}
+}
+
+// string reads a JSON string of valid UTF-8 whose escapes, if any, are the two-character
+// ones; a \u escape, a raw control character or invalid UTF-8 is not taken.
+func (p *historyParser) string() (string, bool) {
+	if !p.byte('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.raw) {
+		c := p.raw[p.i]
+		switch {
+		case c == '"':
+			s := p.raw[start:p.i]
+			p.i++
+			if !utf8.Valid(s) {
+				return "", false
+			}
+			return string(s), true
+		case c == '\\':
+			return p.escapedString(start)
+		case c < 0x20:
+			return "", false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+// escapedString finishes a string that has escapes, from its start.
+func (p *historyParser) escapedString(start int) (string, bool) {
+	buf := append(make([]byte, 0, p.i-start+64), p.raw[start:p.i]...)
+	for p.i < len(p.raw) {
+		c := p.raw[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			if !utf8.Valid(buf) {
+				return "", false
+			}
+			return string(buf), true
+		case c == '\\':
+			if p.i+1 >= len(p.raw) {
+				return "", false
+			}
+			switch e := p.raw[p.i+1]; e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			default: // \u, or not JSON
+				return "", false
+			}
+			p.i += 2
+			continue
+		case c < 0x20:
+			return "", false
+		}
+		buf = append(buf, c)
+		p.i++
+	}
+	return "", false
+}
+
+// int64 reads a JSON number written as an integer, -?(0|[1-9][0-9]*), that fits an int64.
+func (p *historyParser) int64() (int64, bool) {
+	p.skipSpace()
+	start := p.i
+	if p.i < len(p.raw) && p.raw[p.i] == '-' {
+		p.i++
+	}
+	digits := p.i
+	for p.i < len(p.raw) && p.raw[p.i] >= '0' && p.raw[p.i] <= '9' {
+		p.i++
+	}
+	switch {
+	case p.i == digits, p.raw[digits] == '0' && p.i-digits > 1:
+		return 0, false
+	case p.i < len(p.raw) && (p.raw[p.i] == '.' || p.raw[p.i] == 'e' || p.raw[p.i] == 'E'):
+		return 0, false
+	}
+	var n uint64
+	for _, c := range p.raw[digits:p.i] {
+		if n > (math.MaxUint64-9)/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if digits > start { // negative
+		if n > 1<<63 {
+			return 0, false
+		}
+		return -int64(n), true
+	}
+	if n > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(n), true
 }
