@@ -17,14 +17,7 @@ func BenchmarkDrain(b *testing.B) {
 	for _, name := range []string{"postgres", "sqlite"} {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			client, err := sluice.Open(ctx, backends[name](b), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer client.Close(ctx)
-			if _, err := client.Store().MigrateUp(ctx); err != nil {
-				b.Fatal(err)
-			}
+			client := openBench(b, name)
 			app, err := client.CreateApp(ctx, "bench")
 			if err != nil {
 				b.Fatal(err)
@@ -58,4 +51,19 @@ func BenchmarkDrain(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
 		})
 	}
+}
+
+// openBench opens a migrated client on a fresh database of the backend name, closed when
+// the benchmark ends.
+func openBench(b *testing.B, name string) *sluice.Client {
+	ctx := context.Background()
+	client, err := sluice.Open(ctx, backends[name](b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { client.Close(ctx) })
+	if _, err := client.Store().MigrateUp(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return client
 }

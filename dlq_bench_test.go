@@ -18,14 +18,7 @@ func BenchmarkDLQPage(b *testing.B) {
 	for _, name := range []string{"postgres", "sqlite"} {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			client, err := sluice.Open(ctx, backends[name](b), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer client.Close(ctx)
-			if _, err := client.Store().MigrateUp(ctx); err != nil {
-				b.Fatal(err)
-			}
+			client := openBench(b, name)
 			var apps []sluice.App
 			for i := range 10 {
 				app, err := client.CreateApp(ctx, sprintf("app-%d", i))
