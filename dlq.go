@@ -126,7 +126,7 @@ func (d *DLQ) List(ctx context.Context, f Filter, opts ListOptions) (Page[DeadJo
 	if err != nil {
 		return Page[DeadJob]{}, err
 	}
-	sf, unchecked, err := d.resolveForList(ctx, f)
+	sf, err := d.resolve(ctx, f)
 	if err != nil {
 		return Page[DeadJob]{}, err
 	}
@@ -138,45 +138,13 @@ func (d *DLQ) List(ctx context.Context, f Filter, opts ListOptions) (Page[DeadJo
 	key := filterKey("dlq", parts...)
 	before, err := decodeCursor(opts.Cursor, key)
 	if err != nil {
-		if unchecked { // an unknown app is reported before a bad cursor, as ever
-			if _, aerr := d.c.resolveApp(ctx, "app", f.App); aerr != nil {
-				return Page[DeadJob]{}, aerr
-			}
-		}
 		return Page[DeadJob]{}, err
 	}
 	items, err := d.c.store.ListDead(ctx, sf, store.Page{Limit: limit + 1, Before: before})
 	if err != nil {
 		return Page[DeadJob]{}, err
 	}
-	if unchecked {
-		if len(items) == 0 {
-			// No entry proves the app exists: an unknown app is an error, not an empty page.
-			if _, err := d.c.resolveApp(ctx, "app", f.App); err != nil {
-				return Page[DeadJob]{}, err
-			}
-		} else {
-			d.c.knownApps.Store(*sf.AppID, struct{}{})
-		}
-	}
 	return makePage(items, limit, key, func(e DeadJob) uuid.UUID { return e.ID }), nil
-}
-
-// resolveForList is resolve for a listing, saving it a round trip: an app given by id is
-// taken as it is, unchecked, for the listing to check. An entry of the app proves it exists
-// (job_dlq.app_id references apps); only an empty page needs to look the app up.
-func (d *DLQ) resolveForList(ctx context.Context, f Filter) (sf store.DeadFilter, unchecked bool, err error) {
-	if id, perr := uuid.Parse(f.App); perr == nil {
-		sf, err = checkFilter(f)
-		if err != nil {
-			return sf, false, err
-		}
-		_, known := d.c.knownApps.Load(id)
-		sf.AppID = &id
-		return sf, !known, nil
-	}
-	sf, err = d.resolve(ctx, f)
-	return sf, false, err
 }
 
 func timeKey(t *time.Time) int64 {

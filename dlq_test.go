@@ -108,9 +108,9 @@ func TestDLQListingAndFilters(t *testing.T) {
 	})
 }
 
-// TestDLQListByAppID covers a listing by app id, which looks the app up only when the page
-// is empty: every outcome is as if it had looked it up first, from a client that has never
-// seen the app.
+// TestDLQListByAppID covers a listing by app id from a client that has never seen the app:
+// pages of an app with entries and of one without, and an unknown app reported as not found
+// on "app" before any other field but the filter's own (a bad cursor included).
 func TestDLQListByAppID(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, url string) {
