@@ -46,7 +46,8 @@ type producer struct {
 	backlog atomic.Bool   // the last claim filled its share: more may be due
 	rounds  atomic.Uint64 // claims made, which turn the apps' order in a shared claim
 	wakes   [claimers]chan struct{}
-	stop    <-chan struct{} // closed when the client stops claiming
+	idle    [claimers]atomic.Bool // the claimer waits for a wake-up
+	stop    <-chan struct{}       // closed when the client stops claiming
 }
 
 func newProducer(e *engine, queue string, types []string, limit int) *producer {
@@ -59,8 +60,19 @@ func newProducer(e *engine, queue string, types []string, limit int) *producer {
 	return p
 }
 
-// signal wakes every claimer.
+// signal wakes one waiting claimer, or — when none waits — every claimer, each to look once
+// more when its claim returns. A claim that fills its share signals again, so a backlog
+// brings in the others; a single job costs one claim, not one per claimer.
 func (p *producer) signal() {
+	for i, w := range p.wakes {
+		if p.idle[i].Load() {
+			select {
+			case w <- struct{}{}:
+			default: // already woken
+			}
+			return
+		}
+	}
 	for _, w := range p.wakes {
 		select {
 		case w <- struct{}{}:
@@ -78,8 +90,8 @@ func (p *producer) run(ctx context.Context, handlers *sync.WaitGroup) {
 		handlers.Go(p.work)
 	}
 	var wg sync.WaitGroup
-	for _, wake := range p.wakes {
-		wg.Go(func() { p.claimer(ctx, wake) })
+	for i := range p.wakes {
+		wg.Go(func() { p.claimer(ctx, i) })
 	}
 	wg.Wait()
 	for {
@@ -109,17 +121,20 @@ func (p *producer) work() {
 	}
 }
 
-func (p *producer) claimer(ctx context.Context, wake <-chan struct{}) {
+// claimer i claims whenever it is woken or its poll timer fires.
+func (p *producer) claimer(ctx context.Context, i int) {
 	poll := time.NewTicker(p.e.cfg.PollInterval)
 	defer poll.Stop()
 	for {
 		p.claimLoop(ctx)
+		p.idle[i].Store(true)
 		select {
 		case <-ctx.Done():
 			return
-		case <-wake:
+		case <-p.wakes[i]:
 		case <-poll.C:
 		}
+		p.idle[i].Store(false)
 	}
 }
 
@@ -156,6 +171,7 @@ func (p *producer) claimLoop(ctx context.Context) {
 		if len(jobs) < n {
 			return
 		}
+		p.signal() // a full share: there may be more, for a waiting claimer to take too
 	}
 }
 
