@@ -106,7 +106,9 @@ func (c *completer) flush(batch []queuedFinish) {
 		finishes[i] = q.f
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), finishTimeout)
+	c.e.leaseWrites.Lock()
 	applied, err := c.e.st.FinishJobs(ctx, finishes)
+	c.e.leaseWrites.Unlock()
 	cancel()
 	for i, q := range batch {
 		ok := applied != nil && applied[i]

@@ -44,6 +44,11 @@ type engine struct {
 	replayWake chan struct{}
 	// renewNow prompts the heartbeat to renew at once: a cancel was asked for.
 	renewNow chan struct{}
+	// leaseWrites takes turns between the statements that write many of this client's leased
+	// rows at once and wait for their locks: lease renewals and outcomes. Two of them locking
+	// the same rows in different orders would deadlock, and PostgreSQL would break the cycle
+	// only after its deadlock_timeout (a second by default), failing one of them.
+	leaseWrites sync.Mutex
 
 	fetchCancel context.CancelFunc // stops producers
 	jobsCtx     context.Context    // parent of every handler's context

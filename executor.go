@@ -134,6 +134,8 @@ func (e *engine) releaseUnstarted(jobs []Job, token uuid.UUID) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	e.leaseWrites.Lock()
+	defer e.leaseWrites.Unlock()
 	if _, err := e.st.FinishJobs(ctx, finishes); err != nil {
 		e.log.Warn("sluice: releasing unstarted jobs failed; they will be rescued when their leases expire",
 			"queue", jobs[0].Queue, "jobs", len(jobs), "error", err)

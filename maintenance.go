@@ -33,7 +33,9 @@ func (e *engine) heartbeat(ctx context.Context) {
 		if len(leases) == 0 {
 			continue
 		}
+		e.leaseWrites.Lock()
 		renewal, err := e.st.ExtendLeases(ctx, leases, e.cfg.LeaseDuration)
+		e.leaseWrites.Unlock()
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Warn("sluice: renewing leases failed; will retry", "leases", len(leases), "error", err)
