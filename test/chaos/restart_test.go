@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/testdb"
@@ -22,23 +23,24 @@ func TestPostgresRestartAndCrash(t *testing.T) {
 			t.Parallel()
 			pg := testdb.NewCluster(t)
 			c := newCluster(t, pg.URL("postgres"))
-			long := map[string]bool{}
-			ids := c.enqueue(scaled(300), 25, func(i int) event.Args {
-				if i%30 == 0 {
-					return event.Args{SleepMs: 1500} // running when the server goes
-				}
-				return event.Args{SleepMs: 5 + i%40}
-			})
-			for i := 0; i < len(ids); i += 30 {
-				long[ids[i].String()] = true
-			}
+			ids := c.enqueue(scaled(300), 25, func(i int) event.Args { return event.Args{SleepMs: 5 + i%40} })
 			workers := []*worker{c.startWorker(), c.startWorker()}
 			acks := filepath.Join(c.dir, "acks")
 			enqueuer := c.startEnqueuer(acks, "CHAOS_ENQUEUE_PAUSE=30ms")
 			c.waitFor("acknowledged enqueues and finished jobs before the fault", func() bool {
 				return len(c.acked(acks)) >= 200 && c.snapshot().finished() >= 100
 			})
-			c.waitRunningLong(workers[0], long)
+			// Long jobs enqueued now, so that however long the above took, some are running
+			// when the server goes: the fault waits for a worker to have started one.
+			longIDs := c.enqueue(4, 25, func(int) event.Args { return event.Args{SleepMs: 3000} })
+			ids = append(ids, longIDs...)
+			long := map[string]bool{}
+			for _, id := range longIDs {
+				long[id.String()] = true
+			}
+			c.waitFor("a worker to be running a long job", func() bool {
+				return slices.ContainsFunc(workers, func(w *worker) bool { return len(c.startedBy(w, long)) > 0 })
+			})
 
 			pg.Restart(mode)
 
