@@ -21,6 +21,10 @@ func TestStopWithJobsLongerThanTheGrace(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, url string) {
 		c := newCluster(t, url)
+		// Nothing here waits on a lease's expiry (a stop releases its jobs), and every job must
+		// end without a rescue: a lease long enough that a loaded CI machine does not stall a
+		// heartbeat past it (the default 1 s was outlasted once on SQLite, a 4 s job rescued).
+		c.env = []string{"CHAOS_LEASE=8s"}
 		long := map[int]bool{}
 		ids := c.enqueue(60, 3, func(i int) event.Args {
 			if i%10 == 0 {
